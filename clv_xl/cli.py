@@ -1,0 +1,108 @@
+"""The ``clv-xl`` command: demo, summary (and, as they land, template and recompute)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .book_io import BookError, read_table, write_tables
+from .demo import demo_data
+from .metrics import client_metrics, segment_summary
+from .report import text_report
+from .schema import CLIENTS, CONTACTS, LABELS, SESSIONS
+from .settings import Settings, SettingsError
+from .validate import SchemaError, validate_sheet
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (BookError, SchemaError, SettingsError, OSError) as error:
+        print(f"clv-xl: error: {error}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clv-xl", description="Client lifetime value and churn risk, for Excel.")
+    parser.add_argument("--version", action="version", version=f"clv-xl {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="compute the embedded demo studio and write a book")
+    demo.add_argument("--out", type=Path, default=Path("clv-demo"),
+                      help="folder for the files (default: ./clv-demo)")
+    demo.add_argument("--clients", type=int, default=300, help="clients to make (default 300)")
+    demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    demo.set_defaults(run=run_demo)
+
+    summary = commands.add_parser("summary", help="per-client figures from a CSV or a book")
+    summary.add_argument("source", type=Path, help="SESSIONS.csv or BOOK.xlsx")
+    summary.add_argument("--as-of", help="the day to compute for, YYYY-MM-DD (default: today)")
+    summary.add_argument("--out", type=Path, help="write the table to this .csv or .xlsx")
+    summary.set_defaults(run=run_summary)
+    return parser
+
+
+def run_demo(args) -> int:
+    data = demo_data(seed=args.seed, n_clients=args.clients)
+    settings = Settings(as_of=data.as_of)
+    metrics = client_metrics(data.clients, data.sessions, data.contacts, settings)
+    args.out.mkdir(parents=True, exist_ok=True)
+    book = write_tables(args.out / "clv_demo_results.xlsx", {
+        "Clients": data.clients, "Sessions": data.sessions, "Contacts": data.contacts,
+        "Metrics": _labelled(metrics), "Segments": segment_summary(metrics).reset_index()})
+    print(f"Demo studio: {len(data.clients):,} clients, {len(data.sessions):,} sessions, "
+          f"{len(data.contacts):,} contacts, as of {data.as_of}.\n")
+    print(text_report(metrics, settings.currency))
+    print(f"\nWrote {book}")
+    return 0
+
+
+def run_summary(args) -> int:
+    settings = Settings(as_of=args.as_of)
+    as_of = settings.as_of or pd.Timestamp.today().date()
+    sessions_raw, first_row = read_table(args.source, SESSIONS.name)
+    is_book = args.source.suffix.lower() != ".csv"
+    clients = contacts = None
+    problems = []
+    if is_book:
+        clients_raw, clients_row = read_table(args.source, CLIENTS.name)
+        clients, problems = validate_sheet(CLIENTS, clients_raw, clients_row)
+    sessions, found = validate_sheet(SESSIONS, sessions_raw, first_row, as_of=as_of,
+                                     client_ids=None if clients is None else clients["client_id"])
+    problems += found
+    if is_book:
+        contacts_raw, contacts_row = read_table(args.source, CONTACTS.name)
+        contacts, found = validate_sheet(CONTACTS, contacts_raw, contacts_row,
+                                         client_ids=clients["client_id"], as_of=as_of)
+        problems += found
+    for problem in problems:
+        print(f"{problem.severity}: {problem.as_text()}", file=sys.stderr)
+    if clients is None:
+        ids = pd.unique(sessions["client_id"])
+        clients = pd.DataFrame({k: ids if k == "client_id" else None for k in CLIENTS.keys})
+    metrics = client_metrics(clients, sessions, contacts, settings, as_of)
+    print(text_report(metrics, settings.currency))
+    if args.out:
+        table = _labelled(metrics)
+        if args.out.suffix.lower() == ".csv":
+            table.to_csv(args.out, index=False)
+        else:
+            write_tables(args.out, {"Summary": table})
+        print(f"\nWrote {args.out}")
+    return 0
+
+
+def _labelled(metrics: pd.DataFrame) -> pd.DataFrame:
+    shown = [c for c in LABELS if c in metrics.columns or c == "client_id"]
+    return metrics.reset_index()[shown].rename(columns=LABELS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

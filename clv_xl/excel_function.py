@@ -1,0 +1,163 @@
+"""The decorator that turns an engine call into an Excel formula.
+
+``@cell_formula(...)`` is for formulas that work cell by cell: each argument is a cell or a
+range, the ranges must be the same size, and the answer has that size. A bad cell gets its
+own short message; a blank row gets a blank. ``@table_formula(...)`` is for formulas that
+spill a table with a header row. Either way a formula never shows a Python traceback.
+
+Both register the function with xlwings (category "CLV") and in :data:`REGISTRY`, which the
+tests read (xlwings' decorators attach nothing outside Windows).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import inspect
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xlwings as xw
+
+from .excel_args import ArgumentError, DateArg, grid
+
+CATEGORY = "CLV"
+
+
+@dataclass(frozen=True)
+class ExcelFunction:
+    name: str
+    function: object
+    args: dict
+    help: str
+
+
+REGISTRY: dict[str, ExcelFunction] = {}
+
+
+def cell_formula(**specs):
+    """Cell-by-cell formula; ``specs`` maps each argument to a Number, Flag or SettingsRange."""
+
+    def decorate(compute):
+        name = compute.__name__
+        per_cell = {k: s for k, s in specs.items() if hasattr(s, "required")}
+
+        @functools.wraps(compute)
+        def formula(*args):
+            try:
+                values = _bind(compute, args)
+                whole = {k: specs[k].convert(v) for k, v in values.items() if k not in per_cell}
+                cells = {k: grid(v) for k, v in values.items() if k in per_cell}
+                shape = _common_shape(cells, per_cell)
+                converted = {k: per_cell[k].convert(np.broadcast_to(c, shape))
+                             for k, c in cells.items()}
+                reasons = _first_reason([r for _, r in converted.values()], shape)
+                numbers = {k: v for k, (v, _) in converted.items()}
+                result = np.asarray(compute(**numbers, **whole), dtype=object)
+                result = np.broadcast_to(result, shape).copy()
+                result[reasons != ""] = [f"{name}: {r}" for r in reasons[reasons != ""]]
+                result[_all_blank(cells, per_cell, shape)] = ""
+                return _to_excel(result, single=all(c.shape == (1, 1) for c in cells.values()))
+            except ArgumentError as error:
+                return f"{name}: {error}"
+            except Exception as error:  # a formula must answer with words, never a traceback
+                return f"{name}: could not compute ({type(error).__name__}: {str(error)[:80]})"
+
+        return _register(formula, compute, specs)
+
+    return decorate
+
+
+def table_formula(**specs):
+    """Formula that spills a table (a DataFrame from ``compute``) under a header row."""
+
+    def decorate(compute):
+        name = compute.__name__
+
+        @functools.wraps(compute)
+        def formula(*args):
+            try:
+                values = _bind(compute, args)
+                table = compute(**{k: _whole(specs[k], v) for k, v in values.items()})
+                body = table.astype(object).where(table.notna(), "").to_numpy()
+                return [list(table.columns)] + [[_excel_value(v) for v in row] for row in body]
+            except ArgumentError as error:
+                return f"{name}: {error}"
+            except Exception as error:
+                return f"{name}: could not compute ({type(error).__name__}: {str(error)[:80]})"
+
+        return _register(formula, compute, specs)
+
+    return decorate
+
+
+def _bind(compute, args) -> dict:
+    bound = inspect.signature(compute).bind(*args)
+    bound.apply_defaults()
+    return bound.arguments
+
+
+def _whole(spec, value):
+    """A table formula's argument: per-cell kinds must be given a single cell here."""
+    if not hasattr(spec, "required"):
+        return spec.convert(value)
+    cells = grid(value)
+    if cells.shape != (1, 1):
+        raise ArgumentError(f"{spec.label} must be a single cell")
+    (number,), (reason,) = (a.ravel() for a in spec.convert(cells))
+    if reason:
+        raise ArgumentError(reason)
+    return number
+
+
+def _register(formula, compute, specs):
+    for arg, spec in specs.items():
+        options = {} if isinstance(spec, DateArg) else {"ndim": 2}
+        formula = xw.arg(arg, doc=spec.doc, **options)(formula)
+    formula = xw.func(category=CATEGORY)(formula)
+    REGISTRY[compute.__name__] = ExcelFunction(compute.__name__, formula, specs,
+                                               inspect.getdoc(compute) or "")
+    return formula
+
+
+def _common_shape(cells, specs) -> tuple[int, int]:
+    shapes = {k: c.shape for k, c in cells.items() if c.shape != (1, 1)}
+    if len(set(shapes.values())) > 1:
+        described = ", ".join(f"{specs[k].label} {r}x{c}" for k, (r, c) in shapes.items())
+        raise ArgumentError(f"ranges differ in size ({described}); give ranges of one size "
+                            "or single cells")
+    return next(iter(shapes.values()), (1, 1))
+
+
+def _first_reason(reason_grids, shape) -> np.ndarray:
+    reasons = np.full(shape, "", dtype=object)
+    for grid_ in reversed(reason_grids):
+        reasons = np.where(grid_ != "", grid_, reasons)
+    return reasons
+
+
+def _all_blank(cells, specs, shape) -> np.ndarray:
+    required = [np.broadcast_to(c, shape) for k, c in cells.items() if specs[k].required]
+    if not required or all(c.shape == (1, 1) for c in cells.values()):
+        return np.zeros(shape, dtype=bool)
+    blank = np.vectorize(lambda v: v is None or (isinstance(v, str) and not v.strip()),
+                         otypes=[bool])
+    return np.logical_and.reduce([blank(c) for c in required])
+
+
+def _to_excel(result: np.ndarray, single: bool):
+    cells = [[_excel_value(v) for v in row] for row in result]
+    return cells[0][0] if single else cells
+
+
+def _excel_value(value):
+    if isinstance(value, (np.floating, float)):
+        return "" if np.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day)
+    return value

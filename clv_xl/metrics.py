@@ -1,0 +1,97 @@
+"""Per-client value and risk, and value by segment: the figures the workbook shows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import churn
+from .formulas import clv
+from .history import summarize, summarize_contacts
+from .schema import CONTACTS
+from .settings import Settings
+
+
+def client_metrics(clients: pd.DataFrame, sessions: pd.DataFrame,
+                   contacts: pd.DataFrame | None = None, settings: Settings | None = None,
+                   as_of=None) -> pd.DataFrame:
+    """One row per client of ``clients`` (in its order): the history, value and churn risk.
+
+    Value (seeds 004 and 000):
+    - clv: CLV to date, ((average order value x completed sessions) - acquisition cost) x
+      margin; a blank acquisition cost takes the default in Settings;
+    - tlv: total life value to date: the client's revenue plus the revenue of the clients whose
+      "referred by" names them (direct referrals; a referrer's referrals count for the referrer).
+
+    Risk (seed 001; see :mod:`clv_xl.churn`): days_since is counted from the last completed
+    session, or from the first contact for a client with none. ``as_of`` defaults to the
+    as-of date in Settings, then today.
+    """
+    settings = settings if settings is not None else Settings()
+    as_of = pd.Timestamp(as_of or settings.as_of or pd.Timestamp.today()).normalize()
+    if contacts is None:
+        contacts = pd.DataFrame(columns=CONTACTS.keys)
+
+    ids = clients["client_id"]
+    out = pd.DataFrame(index=pd.Index(ids, name="client_id"))
+    out["segment"] = clients["segment"].to_numpy()
+    history = summarize(sessions, as_of, settings.recent_days).reindex(out.index)
+    talk = summarize_contacts(contacts, as_of, settings.recent_days).reindex(out.index)
+    counts = ["completed", "cancelled", "rescheduled", "upcoming", "recent_bookings",
+              "recent_cancelled"]
+    history[counts] = history[counts].fillna(0).astype("int64")
+    history["revenue"] = history["revenue"].fillna(0.0)
+    talk = talk.fillna(0).astype("int64")
+    out = out.join(history)
+
+    first_contact = pd.to_datetime(clients["first_contact"]).dt.normalize().to_numpy()
+    since = out["last_session"].fillna(pd.Series(first_contact, index=out.index))
+    out["days_since"] = (as_of - since).dt.days.astype(float)
+
+    cac = pd.to_numeric(clients["acquisition_cost"]).fillna(settings.default_acquisition_cost)
+    out["acquisition_cost"] = cac.to_numpy()
+    out["clv"] = clv(out["avg_order_value"].fillna(0.0), out["completed"], out["acquisition_cost"],
+                     settings.margin)
+    referred = (out.assign(referred_by=clients["referred_by"].to_numpy())
+                .groupby("referred_by")["revenue"].agg(["size", "sum"]))
+    out["referrals"] = referred["size"].reindex(out.index).fillna(0).astype("int64")
+    out["referral_revenue"] = referred["sum"].reindex(out.index).fillna(0.0)
+    out["tlv"] = out["revenue"] + out["referral_revenue"]
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cancel_share = np.where(out["recent_bookings"] > 0,
+                                out["recent_cancelled"] / out["recent_bookings"], 0.0)
+        reply_now = talk["recent_replied"] / talk["recent_out"].where(talk["recent_out"] > 0)
+        reply_before = talk["earlier_replied"] / talk["earlier_out"].where(talk["earlier_out"] > 0)
+    out = out.join(talk)
+    signs = (out["days_since"], out["interval_days"], cancel_share, reply_now.to_numpy(),
+             reply_before.to_numpy(), out["upcoming"] > 0)
+    out["churn_risk"] = churn.churn_risk(*signs, settings=settings)
+    out["risk_band"] = churn.risk_band(out["churn_risk"].to_numpy(), settings)
+    out["main_reason"] = churn.main_reason(*signs, settings=settings)
+    out["lifecycle_stage"] = churn.lifecycle_stage(
+        out["completed"], out["days_since"], out["interval_days"], out["churn_risk"],
+        out["upcoming"] > 0, settings)
+    return out
+
+
+def segment_summary(metrics: pd.DataFrame) -> pd.DataFrame:
+    """CLV by segment (seed 004: the once-a-year gift buyer against the collector).
+
+    Per segment: clients, total and average CLV and TLV, average order value, completed
+    sessions per client, revenue, and the share of clients at High risk.
+    """
+    by = metrics.assign(segment=metrics["segment"].fillna("(none)"),
+                        high=metrics["risk_band"] == "High").groupby("segment", sort=True)
+    table = pd.DataFrame({
+        "clients": by.size(),
+        "clv_total": by["clv"].sum(),
+        "clv_avg": by["clv"].mean(),
+        "tlv_avg": by["tlv"].mean(),
+        "revenue": by["revenue"].sum(),
+        "sessions_per_client": by["completed"].mean(),
+        "share_high_risk": by["high"].mean(),
+    })
+    table["avg_order_value"] = table["revenue"] / by["completed"].sum().where(
+        lambda n: n > 0)
+    return table

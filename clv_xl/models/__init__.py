@@ -1,0 +1,18 @@
+"""Probabilistic client models: BG/NBD purchases, Gamma-Gamma spend, discounted CLV."""
+
+from ._data import Compressed, compress, rfm_from_transactions
+from ._fit import ModelFitError
+from .bgnbd import BetaGeo
+from .discounted import DAYS_PER_MONTH, model_clv
+from .gamma_gamma import GammaGamma
+
+__all__ = [
+    "BetaGeo",
+    "Compressed",
+    "DAYS_PER_MONTH",
+    "GammaGamma",
+    "ModelFitError",
+    "compress",
+    "model_clv",
+    "rfm_from_transactions",
+]

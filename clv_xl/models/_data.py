@@ -1,0 +1,97 @@
+"""Turning transaction logs into the per-client summaries the models fit."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+
+class Compressed(NamedTuple):
+    """Distinct (frequency, recency, T) rows, their summed weights, and the map back."""
+
+    frequency: np.ndarray
+    recency: np.ndarray
+    T: np.ndarray
+    weights: np.ndarray
+    inverse: np.ndarray  # row i of the input is distinct row inverse[i]
+
+
+def compress(frequency, recency, T, weights=None) -> Compressed:
+    """Collapse clients sharing a (frequency, recency, T) triple into one weighted row.
+
+    The BG/NBD likelihood only depends on the triple, so fitting the distinct
+    rows with counts as weights gives the same estimates, much faster.
+    """
+    stacked = np.column_stack([
+        np.asarray(frequency, dtype=float).ravel(),
+        np.asarray(recency, dtype=float).ravel(),
+        np.asarray(T, dtype=float).ravel(),
+    ])
+    w = np.ones(len(stacked)) if weights is None else np.asarray(weights, dtype=float).ravel()
+    if len(w) != len(stacked):
+        raise ValueError("weights must have one value per client")
+    if len(stacked) == 0:
+        empty = np.empty(0)
+        return Compressed(empty, empty, empty, empty, np.empty(0, dtype=np.intp))
+    # lexsort + run boundaries: several times faster than np.unique(axis=0)
+    order = np.lexsort(stacked.T[::-1])
+    ordered = stacked[order]
+    starts = np.empty(len(ordered), dtype=bool)
+    starts[0] = True
+    np.any(ordered[1:] != ordered[:-1], axis=1, out=starts[1:])
+    inverse = np.empty(len(ordered), dtype=np.intp)
+    inverse[order] = np.cumsum(starts) - 1
+    unique = ordered[starts]
+    counts = np.bincount(inverse, weights=w, minlength=len(unique))
+    return Compressed(unique[:, 0], unique[:, 1], unique[:, 2], counts, inverse)
+
+
+def rfm_from_transactions(client_ids, dates, as_of, unit_days: float = 7.0, amounts=None) -> pd.DataFrame:
+    """Per-client frequency, recency, T (and monetary value) as of a date.
+
+    Transactions on the same calendar day count as one purchase (their amounts
+    are summed). Transactions after ``as_of`` are ignored.
+
+    - frequency: number of distinct purchase days minus one (repeat purchases);
+    - recency: days from first to last purchase, divided by ``unit_days``;
+    - T: days from first purchase to ``as_of``, divided by ``unit_days``;
+    - monetary_value (if ``amounts``): mean daily amount of the repeat purchases,
+      i.e. excluding the first day, as in lifetimes; 0 for clients with no repeat.
+
+    Returns a DataFrame indexed by client id, sorted by id.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    frame = pd.DataFrame({
+        "client": np.asarray(client_ids),
+        "day": pd.to_datetime(np.asarray(dates)).normalize(),
+    })
+    if amounts is not None:
+        frame["amount"] = np.asarray(amounts, dtype=float)
+    frame = frame[frame["day"] <= as_of]
+    if frame.empty:
+        raise ValueError(f"no transactions on or before {as_of.date()}")
+
+    agg = {"amount": ("amount", "sum")} if amounts is not None else {}
+    daily = frame.groupby(["client", "day"], sort=True).agg(**agg) if agg else (
+        frame.drop_duplicates(["client", "day"]).set_index(["client", "day"]).sort_index()
+    )
+    daily = daily.reset_index()
+    grouped = daily.groupby("client", sort=True)
+    first = grouped["day"].min()
+    last = grouped["day"].max()
+    n_days = grouped["day"].size()
+
+    out = pd.DataFrame(index=first.index)
+    out["frequency"] = (n_days - 1).astype(float)
+    out["recency"] = (last - first).dt.days / unit_days
+    out["T"] = (as_of - first).dt.days / unit_days
+    if amounts is not None:
+        # daily is sorted by (client, day), so the first row per client is the first purchase
+        first_amount = grouped["amount"].first()
+        repeat_total = grouped["amount"].sum() - first_amount
+        freq = out["frequency"].to_numpy()
+        out["monetary_value"] = np.where(freq > 0, repeat_total.to_numpy() / np.maximum(freq, 1), 0.0)
+    out.index.name = "client"
+    return out

@@ -1,0 +1,48 @@
+"""A short plain-text report of the per-client figures, for the terminal."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .metrics import segment_summary
+from .schema import LABELS
+
+
+def money(value: float, currency: str = "") -> str:
+    return f"{currency} {value:,.2f}".strip()
+
+
+def text_report(metrics: pd.DataFrame, currency: str = "", top: int = 5) -> str:
+    """Totals, CLV by segment, the most valuable clients and the clients most at risk."""
+    stages = metrics["lifecycle_stage"].value_counts()
+    lines = [
+        f"Clients: {len(metrics):,}   " + "   ".join(
+            f"{stage}: {stages.get(stage, 0):,}"
+            for stage in ("Prospect", "New", "Retained", "At risk", "Lapsed")),
+        f"Revenue: {money(metrics['revenue'].sum(), currency)}   "
+        f"CLV to date: {money(metrics['clv'].sum(), currency)}   "
+        f"Average CLV: {money(metrics['clv'].mean(), currency)}",
+        "",
+        "CLV by segment:",
+        _table(segment_summary(metrics).reset_index(),
+               {"segment": "Segment", "clients": "Clients", "clv_avg": "Avg CLV",
+                "tlv_avg": "Avg TLV", "share_high_risk": "High risk"}),
+        "",
+        f"Most valuable clients (TLV counts the clients they referred):",
+        _table(metrics.nlargest(top, "tlv").reset_index(),
+               {k: LABELS[k] for k in ("client_id", "segment", "completed", "clv", "tlv")}),
+        "",
+        "Most at risk (active clients):",
+        _table(metrics[metrics["lifecycle_stage"].isin(["At risk", "New", "Retained"])]
+               .nlargest(top, "churn_risk").reset_index(),
+               {k: LABELS[k] for k in ("client_id", "churn_risk", "main_reason", "days_since",
+                                       "tlv")}),
+    ]
+    return "\n".join(lines)
+
+
+def _table(frame: pd.DataFrame, columns: dict[str, str]) -> str:
+    shown = frame[list(columns)].rename(columns=columns)
+    formats = {c: (lambda v: f"{v:,.2f}") for c in shown.columns
+               if pd.api.types.is_float_dtype(shown[c])}
+    return shown.to_string(index=False, formatters=formats) if len(shown) else "  (none)"

@@ -1,0 +1,90 @@
+"""The Settings sheet as a checked, complete set of values (defaults from the schema)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import pandas as pd
+
+from .schema import SETTING_BY_KEY, SETTINGS, Kind
+
+
+class SettingsError(ValueError):
+    """A setting has a value it cannot take; the message names the setting."""
+
+
+class Settings(Mapping):
+    """Read-only settings: ``settings.margin`` or ``settings["margin"]``.
+
+    ``Settings(margin=0.4)`` takes the schema defaults for everything not given; blanks
+    (None, NaN, "") also mean "the default". Unknown keys and out-of-range values raise
+    :class:`SettingsError`.
+    """
+
+    def __init__(self, values: Mapping | None = None, /, **overrides):
+        given = {**(values or {}), **overrides}
+        unknown = sorted(set(given) - set(SETTING_BY_KEY))
+        if unknown:
+            raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+        resolved = {s.key: _check(s, given.get(s.key)) for s in SETTINGS}
+        if resolved["overdue_full"] <= resolved["overdue_start"]:
+            raise SettingsError("'Overdue is full at' must be larger than 'Overdue starts at'")
+        if resolved["band_high"] < resolved["band_medium"]:
+            raise SettingsError("'High risk from' must not be below 'Medium risk from'")
+        weights = resolved["weight_overdue"] + resolved["weight_cancellations"] + resolved[
+            "weight_replies"]
+        if weights <= 0:
+            raise SettingsError("at least one churn weight must be above 0")
+        self._values = MappingProxyType(resolved)
+
+    def __getitem__(self, key):
+        return self._values[key]
+
+    def __getattr__(self, key):
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+    def __repr__(self):
+        return f"Settings({dict(self._values)!r})"
+
+
+def _blank(value) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
+def _check(setting, value):
+    if _blank(value):
+        return setting.default
+    if setting.kind is Kind.DATE:
+        try:
+            return pd.Timestamp(value).date()
+        except (ValueError, TypeError):
+            raise SettingsError(f"{setting.label}: {value!r} is not a date") from None
+    if setting.kind is Kind.TEXT:
+        return str(value)
+    if isinstance(value, bool) or isinstance(value, (dt.date, dt.datetime)):
+        raise SettingsError(f"{setting.label}: {value!r} is not a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{setting.label}: {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise SettingsError(f"{setting.label}: {value!r} is not a number")
+    if setting.kind is Kind.PERCENT and number > 1 and setting.maximum == 1.0:
+        raise SettingsError(f"{setting.label}: must be between 0 and 1 (type 20%, not 20)")
+    if setting.minimum is not None and number < setting.minimum:
+        raise SettingsError(f"{setting.label}: must be at least {setting.minimum:g}")
+    if setting.maximum is not None and number > setting.maximum:
+        raise SettingsError(f"{setting.label}: must be at most {setting.maximum:g}")
+    return number

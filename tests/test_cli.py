@@ -1,0 +1,70 @@
+"""The clv-xl command, run as a user runs it."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from clv_xl import __version__
+from clv_xl.cli import main
+from clv_xl.demo import demo_data
+from clv_xl.metrics import client_metrics
+from clv_xl.settings import Settings
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "clv_xl.cli", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_version_and_help():
+    assert run("--version").stdout.strip() == f"clv-xl {__version__}"
+    assert "demo" in run("--help").stdout
+
+
+def test_demo_reports_and_writes_the_engine_figures(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--clients", "120"]) == 0
+    out = capsys.readouterr().out
+    assert "Clients: 120" in out and "CLV by segment" in out
+    data = demo_data(n_clients=120)
+    metrics = client_metrics(data.clients, data.sessions, data.contacts,
+                             Settings(as_of=data.as_of))
+    book = load_workbook(tmp_path / "clv_demo_results.xlsx", read_only=True)
+    rows = list(book["Metrics"].values)
+    header, body = rows[0], rows[1:]
+    clv = [r[header.index("CLV")] for r in body]
+    assert clv == pytest.approx(metrics["clv"].tolist())
+
+
+def test_summary_of_a_csv_lists_bad_rows_and_computes_the_rest(tmp_path):
+    csv = tmp_path / "sessions.csv"
+    csv.write_text("Date,Client ID,Package,Amount,Status\n"
+                   "2025-01-05,A,Mini,100,Completed\n"
+                   "2025-02-05,A,Mini,abc,Completed\n"
+                   "2025-06-05,A,Mini,150,Completed\n"
+                   "2025-03-05,B,Family,300,Done\n")
+    out = tmp_path / "summary.csv"
+    result = run("summary", str(csv), "--as-of", "2025-12-31", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "Sessions row 3, Amount: text 'abc'" in result.stderr
+    assert "Sessions row 5, Status: 'Done' is not one of" in result.stderr
+    table = pd.read_csv(out)
+    assert table["Client ID"].tolist() == ["A"]
+    assert table["Revenue"].tolist() == [250]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["summary", "missing.csv"], "does not exist"),
+    (["summary", "{tmp}/bad.xlsx"], "not an Excel workbook"),
+    (["summary", "{tmp}/nocol.csv"], "'Status' is missing"),
+    (["summary", "{tmp}/nocol.csv", "--as-of", "soon"], "not a date"),
+])
+def test_errors_are_one_line_and_a_non_zero_exit(tmp_path, args, words):
+    (tmp_path / "bad.xlsx").write_text("not a workbook")
+    (tmp_path / "nocol.csv").write_text("Date,Client ID,Amount\n2025-01-01,A,5\n")
+    result = run(*[a.format(tmp=tmp_path) for a in args])
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("clv-xl: error: ") and words in lines[0]
