@@ -178,14 +178,14 @@ class SessionsRange:
 
 @dataclass(frozen=True)
 class DateArg:
-    """A single date; blank means the default (today, unless said otherwise)."""
+    """A single date; blank gives None (the caller's default: the settings' as-of, then today)."""
 
     label: str
     doc: str
 
     def convert(self, value):
         if is_blank(value):
-            return pd.Timestamp.today().normalize()
+            return None
         if isinstance(value, (dt.date, dt.datetime)) and not isinstance(value, bool):
             return pd.Timestamp(value).normalize()
         if isinstance(value, str):
@@ -194,3 +194,106 @@ class DateArg:
             except ValueError:
                 pass
         raise ArgumentError(f"{self.label} must be a date")
+
+
+# ------------------------------------------------------------------ model parameters
+MODEL_PARAMETER_NAMES = ("r", "alpha", "a", "b", "p", "q", "gamma")
+TIME_UNIT_ROW = "time unit (days)"
+_TABLE_KEYS = {_fold(n): n for n in MODEL_PARAMETER_NAMES + (TIME_UNIT_ROW,)}
+
+
+@dataclass(frozen=True)
+class ModelParameter:
+    """One model parameter: a single positive number, or the CLV_FIT parameter table.
+
+    ``convert`` gives a float for a number, a dict {name: estimate} for a table (a column of
+    names and a column of estimates; header row and extra columns ignored), None when blank.
+    Not per cell: one value (or one table) serves the whole formula.
+    """
+
+    label: str
+    doc: str
+
+    def convert(self, value):
+        cells = grid(value)
+        if cells.size == 0 or (cells.shape == (1, 1) and is_blank(cells[0, 0])):
+            return None
+        if cells.shape == (1, 1):
+            return _positive(self.label, cells[0, 0])
+        return parameter_table(cells, self.label)
+
+
+def _positive(label: str, value) -> float:
+    reason = Number(label, "", minimum=None).reason(value)
+    if reason:
+        raise ArgumentError(reason)
+    if value <= 0:
+        raise ArgumentError(f"{label} must be more than 0")
+    return float(value)
+
+
+def parameter_table(cells: np.ndarray, label: str = "parameters") -> dict:
+    """{name: estimate} from a CLV_FIT table; rows with other names or blank estimates are skipped."""
+    if cells.shape[1] < 2:
+        raise ArgumentError(f"{label} must be one number or the CLV_FIT table "
+                            "(a column of names and a column of estimates)")
+    found = {}
+    for name, estimate in cells[:, :2]:
+        key = _TABLE_KEYS.get(_fold(name)) if isinstance(name, str) else None
+        if key is None or is_blank(estimate):
+            continue
+        found[key] = _positive(f"{key} in the parameter table", estimate)
+    if not found:
+        raise ArgumentError(f"{label}: no parameter names (r, alpha, a, b, p, q, gamma) in the "
+                            "first column; give the CLV_FIT table")
+    return found
+
+
+def resolve_parameters(given: dict) -> dict:
+    """The model's parameters from its arguments in order, e.g. {"r": ..., "alpha": ..., ...}.
+
+    Either every argument is a number, or the first is a parameter table (a dict) and the
+    rest are left out. Raises ArgumentError naming the missing or misplaced one.
+    """
+    names = list(given)
+    first = given[names[0]]
+    listed = ", ".join(names)
+    if isinstance(first, dict):
+        extra = [n for n in names[1:] if given[n] is not None]
+        if extra:
+            raise ArgumentError(f"{extra[0]} must be left out when {names[0]} is the "
+                                "parameter table")
+        missing = [n for n in names if n not in first]
+        if missing:
+            raise ArgumentError(f"{missing[0]} is missing from the parameter table")
+        return {n: first[n] for n in names}
+    for n in names:
+        if given[n] is None:
+            raise ArgumentError(f"{n} is missing: give {listed} or the CLV_FIT table")
+        if isinstance(given[n], dict):
+            raise ArgumentError(f"{n} must be one number (the CLV_FIT table goes in {names[0]})")
+    return dict(given)
+
+
+DAYS_PER_UNIT = {"day": 1.0, "days": 1.0, "week": 7.0, "weeks": 7.0,
+                 "month": 365.25 / 12, "months": 365.25 / 12}
+
+
+@dataclass(frozen=True)
+class TimeUnit:
+    """The model's time unit: "days", "weeks" (blank) or "months" (365.25/12 days), as days."""
+
+    label: str = "time unit"
+    doc: str = ('Optional: "days", "weeks" (default) or "months": the unit of recency and T '
+                "in the fitted model.")
+
+    def convert(self, value) -> float:
+        cells = grid(value)
+        if cells.shape != (1, 1):
+            raise ArgumentError(f"{self.label} must be a single cell")
+        text = cells[0, 0]
+        if is_blank(text):
+            return 7.0
+        if isinstance(text, str) and text.strip().lower() in DAYS_PER_UNIT:
+            return DAYS_PER_UNIT[text.strip().lower()]
+        raise ArgumentError(f'{self.label} must be "days", "weeks" or "months"')

@@ -36,8 +36,9 @@ class ExcelFunction:
 REGISTRY: dict[str, ExcelFunction] = {}
 
 
-def cell_formula(**specs):
-    """Cell-by-cell formula; ``specs`` maps each argument to a Number, Flag or SettingsRange."""
+def cell_formula(unbounded="the answer is not a finite number for these inputs", **specs):
+    """Cell-by-cell formula; ``specs`` maps each argument to a Number, Flag or SettingsRange;
+    ``unbounded`` is the message for a cell whose answer is infinite."""
 
     def decorate(compute):
         name = compute.__name__
@@ -47,15 +48,18 @@ def cell_formula(**specs):
         def formula(*args):
             try:
                 values = _bind(compute, args)
-                whole = {k: specs[k].convert(v) for k, v in values.items() if k not in per_cell}
                 cells = {k: grid(v) for k, v in values.items() if k in per_cell}
                 shape = _common_shape(cells, per_cell)
+                whole = {k: specs[k].convert(v) for k, v in values.items() if k not in per_cell}
                 converted = {k: per_cell[k].convert(np.broadcast_to(c, shape))
                              for k, c in cells.items()}
                 reasons = _first_reason([r for _, r in converted.values()], shape)
                 numbers = {k: v for k, (v, _) in converted.items()}
                 result = np.asarray(compute(**numbers, **whole), dtype=object)
                 result = np.broadcast_to(result, shape).copy()
+                infinite = np.vectorize(lambda v: isinstance(v, float) and np.isinf(v),
+                                        otypes=[bool])(result)
+                reasons = np.where((reasons == "") & infinite, unbounded, reasons)
                 result[reasons != ""] = [f"{name}: {r}" for r in reasons[reasons != ""]]
                 result[_all_blank(cells, per_cell, shape)] = ""
                 return _to_excel(result, single=all(c.shape == (1, 1) for c in cells.values()))
@@ -122,12 +126,17 @@ def _register(formula, compute, specs):
 
 
 def _common_shape(cells, specs) -> tuple[int, int]:
-    shapes = {k: c.shape for k, c in cells.items() if c.shape != (1, 1)}
-    if len(set(shapes.values())) > 1:
-        described = ", ".join(f"{specs[k].label} {r}x{c}" for k, (r, c) in shapes.items())
-        raise ArgumentError(f"ranges differ in size ({described}); give ranges of one size "
+    first_of_shape = {}
+    for key, cell_grid in cells.items():
+        if cell_grid.shape != (1, 1):
+            first_of_shape.setdefault(cell_grid.shape, specs[key].label)
+    shapes = list(first_of_shape)
+    if len(shapes) > 1:
+        named = ", ".join(f"{first_of_shape[s]} {s[0]}x{s[1]}" for s in shapes[:2])
+        more = ", ..." if len(shapes) > 2 else ""
+        raise ArgumentError(f"ranges differ in size ({named}{more}); give ranges of one size "
                             "or single cells")
-    return next(iter(shapes.values()), (1, 1))
+    return shapes[0] if shapes else (1, 1)
 
 
 def _first_reason(reason_grids, shape) -> np.ndarray:

@@ -52,7 +52,8 @@ def retention_clv(margin_per_period, retention_rate, discount_rate, periods=None
     q = r / (1.0 + d)
     with np.errstate(invalid="ignore", divide="ignore"):
         finite = np.where(q == 1.0, m * n, m * q * (1.0 - q ** n) / (1.0 - q))
-    result = np.where(np.isnan(n), m * r / (1.0 + d - r), finite)
+        unlimited = m * r / (1.0 + d - r)  # infinite when r = 1 and d = 0
+    result = np.where(np.isnan(n), unlimited, finite)
     return like_inputs(result, margin_per_period, retention_rate, discount_rate, periods)
 
 

@@ -60,7 +60,8 @@ class Settings(Mapping):
 
 
 def _blank(value) -> bool:
-    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+    return (value is None or (isinstance(value, str) and not value.strip())
+            or (isinstance(value, float) and math.isnan(value)))
 
 
 def _check(setting, value):

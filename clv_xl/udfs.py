@@ -51,6 +51,7 @@ def TLV(avg_sale, purchases_per_period, periods, referrals=0.0, referral_value=N
 
 
 @cell_formula(
+    unbounded="with 100% retention and no discount the value never ends: give periods",
     margin_per_period=Number("margin per period", "Profit from the client per period."),
     retention_rate=Number("retention rate", "Share of clients kept each period, e.g. 80%.",
                           fraction=True),
@@ -101,7 +102,8 @@ def CHURN_BAND(score, settings=None):
 @cell_formula(
     completed=Number("completed", "Number of completed sessions."),
     days_since=DAYS_SINCE, usual_interval=INTERVAL,
-    score=Number("score", "The churn-risk score from 0 to 1.", fraction=True),
+    score=Number("score", "Optional: the churn-risk score from 0 to 1 (default 0).",
+                 fraction=True, default=0.0),
     upcoming=UPCOMING, settings=SETTINGS,
 )
 def LIFECYCLE_STAGE(completed, days_since, usual_interval=None, score=0.0, upcoming=False,
@@ -128,7 +130,8 @@ SUMMARY_COLUMNS = ("client_id", "first_session", "last_session", "completed", "c
 
 
 @table_formula(sessions=SessionsRange(),
-               as_of=DateArg("as-of date", "Optional: the day to compute for (blank: today)."),
+               as_of=DateArg("as-of date", "Optional: the day to compute for (blank: the As-of date "
+                             "in settings, then today)."),
                settings=SETTINGS)
 def CLV_SUMMARY(sessions, as_of=None, settings=None):
     """Spills one row per client from a sessions range with its header row: sessions, revenue, CLV, churn risk and stage."""
@@ -136,3 +139,184 @@ def CLV_SUMMARY(sessions, as_of=None, settings=None):
     clients = pd.DataFrame({key: ids if key == "client_id" else None for key in CLIENTS.keys})
     metrics = client_metrics(clients, sessions, None, settings, as_of).reset_index()
     return metrics[list(SUMMARY_COLUMNS)].set_axis([LABELS[c] for c in SUMMARY_COLUMNS], axis=1)
+
+
+# ------------------------------------------------------------------ probabilistic models
+# P_ALIVE, EXPECTED_PURCHASES, EXPECTED_SPEND, MODEL_CLV and CLV_FIT: thin layers over
+# clv_xl.models (BG/NBD, Gamma-Gamma, discounted CLV). Arguments follow lifetimes and the
+# papers: frequency x, recency t_x, T, then r, alpha, a, b (or the CLV_FIT table in r).
+# docs/formulas-models.md describes each formula and the equation it implements.
+
+from .excel_args import (ArgumentError, ModelParameter, TimeUnit,  # noqa: E402
+                         resolve_parameters)
+from .models import (DAYS_PER_MONTH, BetaGeo, GammaGamma, ModelFitError,  # noqa: E402
+                     model_clv, rfm_from_transactions)
+
+_TABLE_NOTE = " Or give the CLV_FIT table here and leave the next ones out."
+FREQUENCY = Number("frequency", "Repeat purchases: completed sessions on distinct days after "
+                   "the first (a whole number, 0 or more).")
+RECENCY = Number("recency", "Time from the first to the last purchase, in the model's time "
+                 "unit (weeks unless fitted otherwise).")
+AGE = Number("T", "Time from the first purchase to today, in the model's time unit; "
+             "not less than recency.")
+SPEND = Number("monetary value", "The client's average spend on repeat purchases (0 when "
+               "there are none).")
+
+
+def _parameter(name, about, first=False):
+    doc = f"{about} (a number more than 0)." + (_TABLE_NOTE if first else "")
+    return ModelParameter(name, doc if first else "Optional when the first parameter is the "
+                          f"CLV_FIT table: {about}.")
+
+
+BG_PARAMETERS = dict(
+    r=_parameter("r", "BG/NBD r: shape of the purchase-rate gamma", first=True),
+    alpha=_parameter("alpha", "BG/NBD alpha: scale of the purchase-rate gamma"),
+    a=_parameter("a", "BG/NBD a: first shape of the dropout beta"),
+    b=_parameter("b", "BG/NBD b: second shape of the dropout beta"),
+)
+GG_PARAMETERS = dict(
+    p=_parameter("p", "Gamma-Gamma p: shape of each spend", first=True),
+    q=_parameter("q", "Gamma-Gamma q: shape of the spend-scale gamma"),
+    gamma=_parameter("gamma", "Gamma-Gamma gamma: scale of the spend-scale gamma"),
+)
+
+
+def _by_cell(name, arrays, checks, compute):
+    """``compute`` on the usable cells; a cell failing a check gets "NAME: reason".
+
+    ``arrays`` are the per-cell numbers (NaN where cell_formula already has a reason);
+    ``checks`` is a list of (bad-cell mask, reason), the first failing one is shown.
+    """
+    arrays = np.broadcast_arrays(*[np.asarray(a, dtype=float) for a in arrays])
+    out = np.full(arrays[0].shape, np.nan, dtype=object)
+    usable = ~np.logical_or.reduce([np.isnan(a) for a in arrays])
+    for bad, reason in checks:
+        bad = np.broadcast_to(bad, usable.shape) & usable
+        out[bad] = f"{name}: {reason}"
+        usable &= ~bad
+    if usable.any():
+        out[usable] = list(np.ravel(compute(*(a[usable] for a in arrays))))
+    return out
+
+
+def _history_checks(frequency, recency, T):
+    return [(frequency != np.round(frequency), "frequency must be a whole number"),
+            (recency > T, "recency must not exceed T")]
+
+
+def _bg(r, alpha, a, b) -> BetaGeo:
+    return BetaGeo(params=resolve_parameters(dict(r=r, alpha=alpha, a=a, b=b)))
+
+
+@cell_formula(frequency=FREQUENCY, recency=RECENCY, T=AGE, **BG_PARAMETERS)
+def P_ALIVE(frequency, recency, T, r, alpha=None, a=None, b=None):
+    """BG/NBD probability that the client is still active (Fader, Hardie & Lee 2008, eq. 2). Parameters: r, alpha, a, b, or the CLV_FIT table in r."""
+    model = _bg(r, alpha, a, b)
+    return _by_cell("P_ALIVE", (frequency, recency, T), _history_checks(frequency, recency, T),
+                    lambda x, t_x, T_: model.p_alive(x, t_x, T_))
+
+
+@cell_formula(t=Number("t", "The horizon: how far ahead to count purchases, in the model's "
+                       "time unit (e.g. 52 weeks)."),
+              frequency=FREQUENCY, recency=RECENCY, T=AGE, **BG_PARAMETERS)
+def EXPECTED_PURCHASES(t, frequency, recency, T, r, alpha=None, a=None, b=None):
+    """BG/NBD expected purchases in the next t periods given the client's history (Fader, Hardie & Lee 2005, eq. 10). Parameters: r, alpha, a, b, or the CLV_FIT table in r."""
+    model = _bg(r, alpha, a, b)
+    return _by_cell("EXPECTED_PURCHASES", (t, frequency, recency, T),
+                    _history_checks(frequency, recency, T),
+                    lambda t_, x, t_x, T_: model.conditional_expected_purchases(t_, x, t_x, T_))
+
+
+def _spend_checks(frequency, q):
+    return [(frequency != np.round(frequency), "frequency must be a whole number"),
+            ((frequency == 0) & (q <= 1.0),
+             "q must be more than 1 for a client with no repeat purchase")]
+
+
+@cell_formula(frequency=FREQUENCY, monetary_value=SPEND, **GG_PARAMETERS)
+def EXPECTED_SPEND(frequency, monetary_value, p, q=None, gamma=None):
+    """Gamma-Gamma expected average spend per purchase: (gamma + m x) p / (p x + q - 1) (Fader, Hardie & Lee 2005, RFM and CLV, eq. 5). Parameters: p, q, gamma, or the CLV_FIT table in p."""
+    params = resolve_parameters(dict(p=p, q=q, gamma=gamma))
+    model = GammaGamma(params=params)
+    return _by_cell("EXPECTED_SPEND", (frequency, monetary_value),
+                    _spend_checks(frequency, params["q"]),
+                    model.conditional_expected_average_profit)
+
+
+@cell_formula(frequency=FREQUENCY, recency=RECENCY, T=AGE, monetary_value=SPEND,
+              parameters=ModelParameter("parameters", "The CLV_FIT table: names r, alpha, a, "
+                                        "b, p, q, gamma (and time unit (days)) with estimates."),
+              months=Number("months", "Optional: the horizon in months (default 12).",
+                            default=12.0),
+              annual_discount_rate=Number("annual discount rate", "Optional: yearly discount "
+                                          "rate, e.g. 10% (default); used monthly.",
+                                          fraction=True, default=0.10),
+              margin=MARGIN)
+def MODEL_CLV(frequency, recency, T, monetary_value, parameters, months=12.0,
+              annual_discount_rate=0.10, margin=1.0):
+    """Discounted model CLV over the next months: BG/NBD purchases per month x Gamma-Gamma spend x margin / (1 + monthly rate)^m (Fader, Hardie & Lee 2005). Give the CLV_FIT table."""
+    if not isinstance(parameters, dict):
+        raise ArgumentError("parameters must be the CLV_FIT table (names and estimates)")
+    names = ("r", "alpha", "a", "b", "p", "q", "gamma")
+    params = _table_params(parameters, names)
+    bg = BetaGeo(params={k: params[k] for k in names[:4]})
+    gg = GammaGamma(params={k: params[k] for k in names[4:]})
+    unit = parameters.get("time unit (days)", 7.0)
+    checks = _history_checks(frequency, recency, T) + _spend_checks(frequency, params["q"])[1:] \
+        + [(months != np.round(months), "months must be a whole number"),
+           (months > 1200, "months must be 1200 or less")]
+
+    def compute(x, t_x, T_, m, n_months, rate, share):
+        out = np.empty(x.shape)
+        for n, d in set(zip(n_months, rate)):
+            rows = (n_months == n) & (rate == d)
+            out[rows] = model_clv(bg, gg, x[rows], t_x[rows], T_[rows], m[rows], int(n),
+                                  (1.0 + d) ** (1.0 / 12.0) - 1.0, 1.0, unit) * share[rows]
+        return out
+
+    return _by_cell("MODEL_CLV", (frequency, recency, T, monetary_value, months,
+                                  annual_discount_rate, margin), checks, compute)
+
+
+def _table_params(table: dict, names) -> dict:
+    missing = [n for n in names if n not in table]
+    if missing:
+        raise ArgumentError(f"{missing[0]} is missing from the parameter table")
+    return {n: table[n] for n in names}
+
+
+CLV_FIT_COLUMNS = ["Parameter", "Estimate", "Std. error"]
+
+
+@table_formula(sessions=SessionsRange(),
+               as_of=DateArg("as-of date", "Optional: fit on Completed sessions up to this "
+                             "day (blank: today)."),
+               time_unit=TimeUnit())
+def CLV_FIT(sessions, as_of=None, time_unit=None):
+    """Spills the fitted BG/NBD (r, alpha, a, b) and Gamma-Gamma (p, q, gamma) parameters with standard errors from a sessions range with its header row; feed it to P_ALIVE, MODEL_CLV."""
+    done = sessions[(sessions["status"] == "Completed")
+                    & (pd.to_datetime(sessions["date"]).dt.normalize() <= as_of)]
+    if done.empty:
+        raise ArgumentError(f"no Completed sessions on or before {as_of.date()}")
+    amounts = pd.to_numeric(done["amount"], errors="coerce").fillna(0.0)
+    rfm = rfm_from_transactions(done["client_id"], done["date"], as_of, time_unit, amounts)
+    try:
+        bg = BetaGeo().fit(rfm["frequency"], rfm["recency"], rfm["T"])
+    except ModelFitError as error:
+        raise ArgumentError(_short(error)) from None
+    rows = [(k, bg.params_[k], bg.se_[k]) for k in ("r", "alpha", "a", "b")]
+    try:
+        gg = GammaGamma().fit(rfm["frequency"], rfm["monetary_value"])
+        rows += [(k, gg.params_[k], gg.se_[k]) for k in ("p", "q", "gamma")]
+    except ModelFitError as error:  # spend model optional: blank estimates, reason shown
+        rows += [(k, np.nan, f"not fitted: {_short(error)}") for k in ("p", "q", "gamma")]
+    rows += [("log-likelihood BG/NBD", bg.loglik_, np.nan),
+             ("clients", bg.n_clients_, np.nan),
+             ("time unit (days)", time_unit, np.nan)]
+    return pd.DataFrame(rows, columns=CLV_FIT_COLUMNS, dtype=object)
+
+
+def _short(error, limit: int = 160) -> str:
+    text = str(error)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -101,12 +101,12 @@ def validate_sheet(sheet: Sheet, raw: pd.DataFrame, first_row: int = 2,
         known = set(ids[~pd.Series(bad)].dropna())
         unknown = clean["referred_by"].notna() & ~clean["referred_by"].isin(known)
         flag(unknown, sheet.column("referred_by"),
-             lambda v: f"no client has the id {v!r}; the referral is not counted", "warning")
+             lambda v: f"no client has the id {_quoted(v)}; the referral is not counted", "warning")
         clean.loc[unknown, "referred_by"] = None
     elif client_ids is not None:
         unknown = clean["client_id"].notna() & ~clean["client_id"].isin(set(client_ids))
         flag(unknown & ~bad, sheet.column("client_id"),
-             lambda v: f"no client has the id {v!r} in Clients")
+             lambda v: f"no client has the id {_quoted(v)} in Clients")
 
     if as_of is not None and "date" in clean:
         after = (clean["date"] > pd.Timestamp(as_of)).to_numpy() & ~bad
@@ -145,7 +145,7 @@ def _parse(column, values: pd.Series, skip: np.ndarray):
         folded = text.str.lower().map(canonical)
         invalid = folded.isna().to_numpy() & ~skip
         allowed = ", ".join(column.choices)
-        return folded, invalid, (lambda v: f"{_cell_text(v)!r} is not one of {allowed}")
+        return folded, invalid, (lambda v: f"{_quoted(v)} is not one of {allowed}")
     return text.where(~skip, None), np.zeros(len(values), dtype=bool), ""
 
 
@@ -165,7 +165,7 @@ def _parse_number(column, values, skip):
         if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
             return "a date where a number belongs"
         if isinstance(value, str):
-            return f"text {value!r} where a number belongs"
+            return f"text {_quoted(value)} where a number belongs"
         if column.kind is Kind.PERCENT and isinstance(value, (int, float)) and value > 1:
             return "must be between 0 and 1 (type 20%, not 20)"
         if isinstance(value, float) and not np.isfinite(value):
@@ -192,7 +192,7 @@ def _parse_date(values, skip):
             return f"{'TRUE' if value else 'FALSE'} is not a date"
         if isinstance(value, (int, float)):
             return f"the number {value:g} where a date belongs (format the cell as a date)"
-        return f"{_cell_text(value)!r} is not a date (use YYYY-MM-DD)"
+        return f"{_quoted(value)} is not a date (use YYYY-MM-DD)"
 
     return parsed, invalid, reason
 
@@ -213,6 +213,12 @@ def _as_text(value):
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def _quoted(value, limit: int = 20) -> str:
+    """A cell's text in quotes, cut short: a reason names the value, it does not repeat it."""
+    text = str(_cell_text(value))
+    return repr(text if len(text) <= limit else text[:limit - 1] + "…")
 
 
 def _cell_text(value):
