@@ -295,6 +295,7 @@ CLV_FIT_COLUMNS = ["Parameter", "Estimate", "Std. error"]
                time_unit=TimeUnit())
 def CLV_FIT(sessions, as_of=None, time_unit=None):
     """Spills the fitted BG/NBD (r, alpha, a, b) and Gamma-Gamma (p, q, gamma) parameters with standard errors from a sessions range with its header row; feed it to P_ALIVE, MODEL_CLV."""
+    as_of = as_of if as_of is not None else pd.Timestamp.today().normalize()
     done = sessions[(sessions["status"] == "Completed")
                     & (pd.to_datetime(sessions["date"]).dt.normalize() <= as_of)]
     if done.empty:

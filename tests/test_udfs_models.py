@@ -290,3 +290,12 @@ def test_clv_fit_without_spend_leaves_gamma_gamma_blank(sessions):
 def test_clv_fit_bad_input(args, reason):
     result = udfs.CLV_FIT(*args)
     assert is_message(result, "CLV_FIT") and reason in result, result
+
+
+def test_clv_fit_blank_as_of_means_today():
+    """A blank as-of is today, not an error (every session here is in the past)."""
+    header = ["Date", "Client ID", "Amount", "Status"]
+    rows = [[dt.datetime(2020, 1, 1), "A", 5.0, "Completed"]]
+    result = udfs.CLV_FIT([header] + rows, None)
+    assert isinstance(result, str) and result.startswith("CLV_FIT: ")
+    assert "could not compute" not in result and "no Completed sessions" not in result
