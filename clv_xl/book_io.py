@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from .schema import INPUT_SHEETS, NUMBER_KINDS
+from .settings import settings_from_rows
 from .validate import SchemaError, fold
 
 #: A workbook that unpacks to more than this is refused before parsing (zip bombs).
@@ -62,6 +63,19 @@ def read_table(path, sheet: str) -> tuple[pd.DataFrame, int]:
         body.pop()
     frame = pd.DataFrame(body, columns=header, dtype=object).replace("", None)
     return frame, header_at + 2
+
+
+def read_settings(path) -> dict:
+    """The values of the book's Settings sheet, by setting key (blank cells left out)."""
+    from python_calamine import CalamineWorkbook
+
+    path = Path(path)
+    check_size(path)
+    book = CalamineWorkbook.from_path(str(path))
+    if "Settings" not in book.sheet_names:
+        return {}
+    rows = book.get_sheet_by_name("Settings").to_python()
+    return {k: v for k, v in settings_from_rows(rows, strict=False).items() if v != ""}
 
 
 def _numbers_from_text(frame: pd.DataFrame, sheet: str) -> pd.DataFrame:

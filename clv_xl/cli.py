@@ -9,12 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
-from .book_io import BookError, read_table, write_tables
+from .book_io import BookError, read_settings, read_table, write_tables
 from .demo import demo_data
 from .metrics import client_metrics, segment_summary
 from .report import text_report
 from .schema import CLIENTS, CONTACTS, LABELS, SESSIONS
 from .settings import Settings, SettingsError
+from .template import build_template
 from .validate import SchemaError, validate_sheet
 
 
@@ -41,9 +42,17 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     demo.set_defaults(run=run_demo)
 
+    template = commands.add_parser("template", help="build the template workbook")
+    template.add_argument("--out", type=Path, default=Path("workbook"),
+                          help="folder for the books (default: ./workbook)")
+    template.add_argument("--demo", action="store_true",
+                          help="also build clv_demo.xlsx, filled with the demo studio")
+    template.set_defaults(run=run_template)
+
     summary = commands.add_parser("summary", help="per-client figures from a CSV or a book")
     summary.add_argument("source", type=Path, help="SESSIONS.csv or BOOK.xlsx")
-    summary.add_argument("--as-of", help="the day to compute for, YYYY-MM-DD (default: today)")
+    summary.add_argument("--as-of", help="the day to compute for, YYYY-MM-DD (default: the "
+                         "book's as-of setting, else today)")
     summary.add_argument("--out", type=Path, help="write the table to this .csv or .xlsx")
     summary.set_defaults(run=run_summary)
     return parser
@@ -54,21 +63,30 @@ def run_demo(args) -> int:
     settings = Settings(as_of=data.as_of)
     metrics = client_metrics(data.clients, data.sessions, data.contacts, settings)
     args.out.mkdir(parents=True, exist_ok=True)
-    book = write_tables(args.out / "clv_demo_results.xlsx", {
-        "Clients": data.clients, "Sessions": data.sessions, "Contacts": data.contacts,
+    book = build_template(args.out / "clv_demo.xlsx", data)
+    results = write_tables(args.out / "clv_demo_results.xlsx", {
         "Metrics": _labelled(metrics), "Segments": segment_summary(metrics).reset_index()})
     print(f"Demo studio: {len(data.clients):,} clients, {len(data.sessions):,} sessions, "
           f"{len(data.contacts):,} contacts, as of {data.as_of}.\n")
     print(text_report(metrics, settings.currency))
-    print(f"\nWrote {book}")
+    print(f"\nWrote {book} (the template, filled in: its formulas compute the same figures)")
+    print(f"Wrote {results} (the figures as computed by clv-xl)")
+    return 0
+
+
+def run_template(args) -> int:
+    print(f"Wrote {build_template(args.out / 'clv_template.xlsx')}")
+    if args.demo:
+        print(f"Wrote {build_template(args.out / 'clv_demo.xlsx', demo_data())}")
     return 0
 
 
 def run_summary(args) -> int:
-    settings = Settings(as_of=args.as_of)
+    is_book = args.source.suffix.lower() != ".csv"
+    in_book = read_settings(args.source) if is_book and args.source.exists() else {}
+    settings = Settings(in_book, **({"as_of": args.as_of} if args.as_of else {}))
     as_of = settings.as_of or pd.Timestamp.today().date()
     sessions_raw, first_row = read_table(args.source, SESSIONS.name)
-    is_book = args.source.suffix.lower() != ".csv"
     clients = contacts = None
     problems = []
     if is_book:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .settings import SETTING_BY_KEY, Settings, SettingsError
+from .settings import Settings, SettingsError, settings_from_rows
 from .validate import SchemaError, validate_sheet
 from .schema import SESSIONS
 
@@ -125,19 +125,8 @@ class SettingsRange:
         cells = grid(value)
         if cells.shape[1] < 2:
             raise ArgumentError("settings must be two columns: name and value")
-        names = {_fold(s.key): s.key for s in SETTING_BY_KEY.values()}
-        names.update({_fold(s.label): s.key for s in SETTING_BY_KEY.values()})
-        names.update({_fold(s.defined_name): s.key for s in SETTING_BY_KEY.values()})
-        given = {}
-        for name, setting_value in cells[:, :2]:
-            if is_blank(name):
-                continue
-            key = names.get(_fold(name))
-            if key is None:
-                raise ArgumentError(f"settings has an unknown name {str(name)[:30]!r}")
-            given[key] = setting_value
         try:
-            return Settings(given)
+            return Settings(settings_from_rows(cells[:, :2]))
         except SettingsError as error:
             raise ArgumentError(f"settings: {error}") from None
 

@@ -59,6 +59,32 @@ class Settings(Mapping):
         return f"Settings({dict(self._values)!r})"
 
 
+def settings_from_rows(rows, strict: bool = True) -> dict:
+    """Setting values from rows of (name, value, ...): the name is a setting's key, label or
+    defined name (case and spaces ignored), as on the Settings sheet. Rows whose first cell
+    names no setting raise :class:`SettingsError` when ``strict``, else are skipped."""
+    names = {}
+    for setting in SETTINGS:
+        for name in (setting.key, setting.label, setting.defined_name):
+            names[_fold(name)] = setting.key
+    found = {}
+    for row in rows:
+        row = list(row)
+        if len(row) < 2 or _blank(row[0]):
+            continue
+        key = names.get(_fold(row[0]))
+        if key is None:
+            if strict:
+                raise SettingsError(f"unknown setting {str(row[0])[:30]!r}")
+            continue
+        found[key] = row[1]
+    return found
+
+
+def _fold(text) -> str:
+    return "".join(ch for ch in str(text).lower() if ch.isalnum())
+
+
 def _blank(value) -> bool:
     return (value is None or (isinstance(value, str) and not value.strip())
             or (isinstance(value, float) and math.isnan(value)))

@@ -83,7 +83,8 @@ def validate_sheet(sheet: Sheet, raw: pd.DataFrame, first_row: int = 2,
             bad |= mask
 
     empty = frame.map(_is_blank).all(axis=1).to_numpy()
-    flag(empty, None, "empty row inside the table (skipped)", "warning")
+    trailing = np.logical_and.accumulate(empty[::-1])[::-1]  # blank rows kept for typing into
+    flag(empty & ~trailing, None, "empty row inside the table (skipped)", "warning")
     clean = pd.DataFrame(index=frame.index)
     for column in sheet.columns:
         values = frame[column.key]

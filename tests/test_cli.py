@@ -31,11 +31,22 @@ def test_demo_reports_and_writes_the_engine_figures(tmp_path, capsys):
     data = demo_data(n_clients=120)
     metrics = client_metrics(data.clients, data.sessions, data.contacts,
                              Settings(as_of=data.as_of))
+    assert load_workbook(tmp_path / "clv_demo.xlsx", read_only=True).sheetnames[:5] == [
+        "Start", "Settings", "Clients", "Sessions", "Contacts"]
     book = load_workbook(tmp_path / "clv_demo_results.xlsx", read_only=True)
     rows = list(book["Metrics"].values)
     header, body = rows[0], rows[1:]
     clv = [r[header.index("CLV")] for r in body]
     assert clv == pytest.approx(metrics["clv"].tolist())
+
+
+def test_template_builds_the_empty_book_and_the_demo(tmp_path):
+    result = run("template", "--out", str(tmp_path), "--demo")
+    assert result.returncode == 0, result.stderr
+    empty = load_workbook(tmp_path / "clv_template.xlsx")
+    demo = load_workbook(tmp_path / "clv_demo.xlsx")
+    assert empty["Sessions"].max_row < demo["Sessions"].max_row
+    assert "xlwings.conf" in empty.sheetnames
 
 
 def test_summary_of_a_csv_lists_bad_rows_and_computes_the_rest(tmp_path):

@@ -59,9 +59,9 @@ def test_each_bad_row_is_named_and_the_good_ones_kept(row, column, words):
 def test_empty_rows_are_skipped_with_a_warning():
     good, problems = validate_sheet(SESSIONS, sessions(
         (D(2025, 1, 1), "A", "", 10.0, "Completed"), (None, None, None, None, None),
-        (D(2025, 1, 2), "A", "", 10.0, "Completed")))
+        (D(2025, 1, 2), "A", "", 10.0, "Completed"), (None, None, None, None, None)))
     assert list(good.index) == [2, 4]
-    assert [(p.row, p.severity) for p in problems] == [(3, "warning")]
+    assert [(p.row, p.severity) for p in problems] == [(3, "warning")]  # not the last row
 
 
 def test_duplicate_ids_and_unknown_referrers():

@@ -1,0 +1,71 @@
+"""Build the template workbook with openpyxl: formulas, not values, apart from the inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from ..schema import CLIENTS, CONTACTS, SEGMENTS, SESSIONS
+from . import styles
+from .dashboard import add_dashboard, add_segments
+from .inputs import add_input_sheet, add_settings
+from .pages import FORECAST_HEADERS, ISSUES_HEADERS, add_headers_only, add_start, add_xlwings_conf
+
+SHEET_ORDER = ("Start", "Settings", CLIENTS.name, SESSIONS.name, CONTACTS.name, "Segments",
+               "Dashboard", "Forecast", "Issues", "xlwings.conf")
+
+
+def build_template(path, data=None, as_of=None) -> Path:
+    """Write the workbook to ``path`` and return it.
+
+    ``data`` (a :class:`clv_xl.demo.DemoData` or anything with ``clients``, ``sessions``,
+    ``contacts`` DataFrames keyed like :mod:`clv_xl.schema`) fills the input tables; without it
+    the book is the empty template. ``as_of`` goes into Settings (default: the data's as-of
+    date; blank, meaning today, for the empty template).
+    """
+    path = Path(path)
+    if as_of is None and data is not None:
+        as_of = getattr(data, "as_of", None)
+    if as_of is not None:
+        as_of = pd.Timestamp(as_of).date()
+    wb = Workbook()
+    wb.remove(wb.active)
+    _default_font(wb)
+    frames = {} if data is None else {CLIENTS.name: data.clients, SESSIONS.name: data.sessions,
+                                      CONTACTS.name: data.contacts}
+    add_start(wb)
+    add_settings(wb, as_of)
+    for sheet in (CLIENTS, SESSIONS, CONTACTS):
+        add_input_sheet(wb, sheet, frames.get(sheet.name))
+    names = _segment_names(data)
+    add_segments(wb, names)
+    add_dashboard(wb, len(names))
+    add_headers_only(wb, "Forecast", FORECAST_HEADERS,
+                     "Filled by the batch run (clv-xl recompute), coming in a later release.")
+    add_headers_only(wb, "Issues", ISSUES_HEADERS,
+                     "Rows the batch run could not use, and why; filled by the batch run.")
+    add_xlwings_conf(wb)
+    assert tuple(wb.sheetnames) == SHEET_ORDER, wb.sheetnames
+    wb.active = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def _segment_names(data) -> list[str]:
+    """The schema's segments, then any other segment the data uses (sorted)."""
+    names = list(SEGMENTS)
+    if data is not None:
+        extra = sorted(set(data.clients["segment"].dropna().astype(str)) - set(names))
+        names += extra
+    return names
+
+
+def _default_font(wb) -> None:
+    """Calibri 11 as the workbook's Normal style, so untouched cells use it too."""
+    normal = next(s for s in wb._named_styles if s.name == "Normal")
+    normal.font = Font(name=styles.FONT_NAME, size=11)
+

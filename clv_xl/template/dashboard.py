@@ -1,0 +1,260 @@
+"""The Segments and Dashboard sheets: native formulas over the Clients and Sessions tables."""
+
+from __future__ import annotations
+
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.marker import DataPoint
+from openpyxl.styles import PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from ..schema import RISK_BANDS, SEGMENTS
+from . import styles
+from .formulas import COMPUTED_BY_KEY, S_AMOUNT, S_DATE, S_STATUS
+from .inputs import _protect
+
+#: Rows of the Segments sheet that take a segment name (prefilled, editable).
+SEGMENT_ROWS = 10
+SEGMENT_FIRST_ROW = 5
+OTHER_LABEL = "Other or blank"
+ALL_LABEL = "All clients"
+
+
+def col(key: str) -> str:
+    """A computed Clients column, e.g. ``Clients[CLV]``."""
+    return f"Clients[{COMPUTED_BY_KEY[key].header}]"
+
+
+#: Segments columns: (header, number format, formula for a listed segment, for all clients).
+#: In the formulas {seg} is the segment cell and {Header} the same-row cell of another column;
+#: a None total marks a ratio, computed the same way on every row from the row's totals.
+_SEGMENT_COLUMNS = (
+    ("Clients", styles.COUNT_FORMAT,
+     "COUNTIFS(Clients[Segment],{seg})", f"COUNT({col('completed')})"),
+    ("Total CLV", styles.MONEY_FORMAT,
+     f"SUMIFS({col('clv')},Clients[Segment],{{seg}})", f"SUM({col('clv')})"),
+    ("Average CLV", styles.MONEY_FORMAT, "{Total CLV}/{Clients}", None),
+    ("Total TLV", styles.MONEY_FORMAT,
+     f"SUMIFS({col('tlv')},Clients[Segment],{{seg}})", f"SUM({col('tlv')})"),
+    ("Average TLV", styles.MONEY_FORMAT, "{Total TLV}/{Clients}", None),
+    ("Revenue", styles.MONEY_FORMAT,
+     f"SUMIFS({col('revenue')},Clients[Segment],{{seg}})", f"SUM({col('revenue')})"),
+    ("Sessions", styles.COUNT_FORMAT,
+     f"SUMIFS({col('completed')},Clients[Segment],{{seg}})", f"SUM({col('completed')})"),
+    ("Sessions per client", styles.NUMBER_FORMAT, "{Sessions}/{Clients}", None),
+    ("Avg order value", styles.MONEY_FORMAT, "{Revenue}/{Sessions}", None),
+    ("High risk", styles.COUNT_FORMAT,
+     f'COUNTIFS(Clients[Segment],{{seg}},{col("risk_band")},"{RISK_BANDS[2]}")',
+     f'COUNTIF({col("risk_band")},"{RISK_BANDS[2]}")'),
+    ("Share at risk", styles.PERCENT_FORMAT, "{High risk}/{Clients}", None),
+)
+SEGMENT_HEADERS = ("Segment",) + tuple(c[0] for c in _SEGMENT_COLUMNS)
+
+
+def _letter(header: str) -> str:
+    return get_column_letter(SEGMENT_HEADERS.index(header) + 1)
+
+
+def _ratio(template: str, r: int) -> str:
+    """A ratio of two same-row cells, blank when the divisor is 0 or blank."""
+    refs = {h: f"{_letter(h)}{r}" for h in SEGMENT_HEADERS}
+    numerator, divisor = (part.strip("{}") for part in template.split("/"))
+    return f'IF(N({refs[divisor]})>0,{refs[numerator]}/{refs[divisor]},"")'
+
+
+def segment_rows() -> dict[str, int]:
+    last = SEGMENT_FIRST_ROW + SEGMENT_ROWS - 1
+    return {"first": SEGMENT_FIRST_ROW, "last": last, "other": last + 1, "all": last + 2}
+
+
+def add_segments(wb, names=None) -> None:
+    """CLV, TLV, clients and share at risk per segment; the segment names are inputs."""
+    ws = wb.create_sheet("Segments")
+    rows = segment_rows()
+    names = list(names if names is not None else SEGMENTS)[:SEGMENT_ROWS]
+    styles.write(ws, "A1", "Segments", styles.TITLE)
+    styles.write(ws, "A2", "Type the segments to compare in the yellow cells (as written in "
+                 "the Clients sheet). 'Other or blank' collects every client not listed.",
+                 styles.NOTE)
+    for j, header in enumerate(SEGMENT_HEADERS, start=1):
+        cell = ws.cell(4, j, header)
+        styles.style_header(cell, "input" if j == 1 else "computed")
+    ws.row_dimensions[4].height = 32
+    for r in range(rows["first"], rows["all"] + 1):
+        label = ws.cell(r, 1)
+        if r <= rows["last"]:
+            i = r - rows["first"]
+            label.value = names[i] if i < len(names) else None
+            styles.style_input(label)
+        else:
+            label.value = OTHER_LABEL if r == rows["other"] else ALL_LABEL
+            label.font = styles.BOLD
+        for j, (header, fmt, listed, total) in enumerate(_SEGMENT_COLUMNS, start=2):
+            letter = get_column_letter(j)
+            if total is None:
+                formula = _ratio(listed, r)
+            elif r <= rows["last"]:
+                formula = listed.format(seg=f"$A{r}")
+            elif r == rows["all"]:
+                formula = total
+            else:
+                formula = (f"{letter}{rows['all']}-SUM({letter}{rows['first']}:"
+                           f"{letter}{rows['last']})")
+            if r <= rows["last"]:
+                formula = f'IF($A{r}="","",{formula})'
+            cell = ws.cell(r, j, "=" + formula)
+            styles.style_computed(cell, fmt)
+            if r == rows["all"]:
+                cell.font = styles.BOLD
+    unique = DataValidation(
+        type="custom", formula1=f"COUNTIF($A${rows['first']}:$A${rows['last']},A{rows['first']})=1",
+        allow_blank=True, showErrorMessage=True, errorTitle="Segment",
+        error="This segment is already listed; each segment once.")
+    unique.add(f"A{rows['first']}:A{rows['last']}")
+    ws.add_data_validation(unique)
+    widths = (18, 9, 13, 13, 13, 13, 13, 10, 10, 12, 9, 9)
+    for j, width in enumerate(widths, start=1):
+        ws.column_dimensions[chr(ord("A") + j - 1)].width = width
+    ws.freeze_panes = "B5"
+    styles.fit_to_width(ws, landscape=True)
+    _protect(ws)
+
+
+# --- Dashboard -------------------------------------------------------------------------------
+
+_REVENUE = f'SUMIFS({S_AMOUNT},{S_STATUS},"Completed",{S_DATE},"<="&AsOfDate'
+_STAGE = col("lifecycle_stage")
+
+#: (label, formula, number format, note)
+KPIS = (
+    ("Clients", f"COUNT({col('completed')})", styles.COUNT_FORMAT, "Rows with a Client ID."),
+    ("Active clients",
+     f'COUNTIF({_STAGE},"New")+COUNTIF({_STAGE},"Retained")+COUNTIF({_STAGE},"At risk")',
+     styles.COUNT_FORMAT, "Stage New, Retained or At risk: not a prospect, not lapsed."),
+    ("At risk", f'COUNTIF({_STAGE},"At risk")', styles.COUNT_FORMAT,
+     "Active clients whose churn risk is High."),
+    ("Total CLV", f"SUM({col('clv')})", styles.MONEY_FORMAT, "Lifetime value to date, all "
+     "clients."),
+    ("Average CLV", 'IF(C5>0,C8/C5,"")', styles.MONEY_FORMAT, "Per client."),
+    ("CLV:CAC ratio", f'IF(SUM({col("acquisition_cost_used")})>0,'
+     f'C8/SUM({col("acquisition_cost_used")}),"")', "0.0",
+     "Total CLV over total acquisition cost: what each unit spent on winning clients "
+     "returns."),
+    ("Revenue, last 12 months", f'{_REVENUE},{S_DATE},">"&EDATE(AsOfDate,-12))',
+     styles.MONEY_FORMAT, "Completed sessions in the 12 months up to the as-of date."),
+)
+KPI_FIRST_ROW = 5
+BAND_ROW = 14  # header of the "clients by risk band" table
+MONTH_ROW = 20  # header of the "revenue by month" table
+MONTHS = 12
+#: What prints (and what docs/dashboard.png shows): the tables and the three charts.
+PRINT_AREA = "A1:V34"
+
+
+def add_dashboard(wb, n_segments: int) -> None:
+    """Key figures on the left, their charts on the right; nothing overlaps."""
+    ws = wb.create_sheet("Dashboard")
+    styles.write(ws, "B1", "Dashboard", styles.TITLE)
+    styles.write(ws, "B2", "As of", styles.BOLD)
+    styles.write(ws, "C2", "=AsOfDate", styles.BOLD, number_format=styles.DATE_FORMAT)
+    styles.write(ws, "D2", '="Money in "&Currency&". Change the as-of date and the rest in '
+                 'Settings."', styles.NOTE)
+    styles.write(ws, "B4", "Key figures", styles.SUBTITLE)
+    for i, (label, formula, fmt, note) in enumerate(KPIS):
+        r = KPI_FIRST_ROW + i
+        styles.write(ws, f"B{r}", label, styles.BOLD, fill=styles.KPI_FILL, border=styles.BOX,
+                     alignment=styles.MIDDLE)
+        cell = styles.write(ws, f"C{r}", "=" + formula, styles.KPI, number_format=fmt,
+                            fill=styles.KPI_FILL, border=styles.BOX, alignment=styles.MIDDLE)
+        cell.protection = styles.LOCKED
+        ws.row_dimensions[r].height = 28
+        styles.write(ws, f"D{r}", note, styles.NOTE, alignment=styles.MIDDLE_WRAP)
+
+    styles.write(ws, f"B{BAND_ROW - 1}", "Clients by risk band", styles.SUBTITLE)
+    _small_header(ws, BAND_ROW, ("Risk band", "Clients"))
+    for i, band in enumerate(RISK_BANDS, start=1):
+        r = BAND_ROW + i
+        styles.write(ws, f"B{r}", band, border=styles.BOX, fill=PatternFill(
+            "solid", fgColor=styles.BAND_FILLS[band]))
+        styles.write(ws, f"C{r}", f'=COUNTIF({col("risk_band")},B{r})', border=styles.BOX,
+                     number_format=styles.COUNT_FORMAT)
+
+    styles.write(ws, f"B{MONTH_ROW - 1}", "Revenue by month", styles.SUBTITLE)
+    _small_header(ws, MONTH_ROW, ("Month", "Revenue"))
+    for i in range(MONTHS):
+        r = MONTH_ROW + 1 + i
+        start = f"DATE(YEAR(AsOfDate),MONTH(AsOfDate)-{MONTHS - 1 - i},1)"
+        styles.write(ws, f"B{r}", "=" + start, border=styles.BOX,
+                     number_format=styles.MONTH_FORMAT)
+        styles.write(ws, f"C{r}", f'={_REVENUE},{S_DATE},">="&B{r},{S_DATE},"<"&EDATE(B{r},1))',
+                     border=styles.BOX, number_format=styles.MONEY_FORMAT)
+
+    ws.column_dimensions["A"].width = 2
+    ws.column_dimensions["B"].width = 24
+    ws.column_dimensions["C"].width = 16
+    ws.column_dimensions["D"].width = 40
+    ws.column_dimensions["E"].width = 2
+    _charts(ws, n_segments)
+    ws.sheet_view.showGridLines = False
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = ws.page_setup.fitToHeight = 1
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_area = PRINT_AREA
+    _protect(ws)
+
+
+def _small_header(ws, row: int, texts) -> None:
+    for letter, text in zip("BC", texts):
+        cell = ws[f"{letter}{row}"]
+        cell.value = text
+        styles.style_header(cell, "computed")
+
+
+def _charts(ws, n_segments: int) -> None:
+    rows = segment_rows()
+    seg_last = rows["first"] + max(1, n_segments) - 1
+    by_segment = _bar("Average CLV by segment", "CLV per client")
+    by_segment.add_data(Reference(ws.parent["Segments"], min_col=4, min_row=rows["first"],
+                                  max_row=seg_last), titles_from_data=False)
+    by_segment.set_categories(Reference(ws.parent["Segments"], min_col=1,
+                                        min_row=rows["first"], max_row=seg_last))
+    ws.add_chart(_sized(by_segment, 15.0, 10.2), "F4")
+
+    by_band = _bar("Clients by risk band", "Clients")
+    by_band.add_data(Reference(ws, min_col=3, min_row=BAND_ROW + 1, max_row=BAND_ROW + 3),
+                     titles_from_data=False)
+    by_band.set_categories(Reference(ws, min_col=2, min_row=BAND_ROW + 1,
+                                     max_row=BAND_ROW + 3))
+    series = by_band.series[0]
+    for i, band in enumerate(RISK_BANDS):
+        point = DataPoint(idx=i)
+        point.graphicalProperties.solidFill = styles.BAND_CHART[band]
+        series.dPt.append(point)
+    ws.add_chart(_sized(by_band, 10.5, 10.2), "O4")
+
+    by_month = _bar("Revenue by month", "Revenue")
+    by_month.add_data(Reference(ws, min_col=3, min_row=MONTH_ROW + 1,
+                                max_row=MONTH_ROW + MONTHS), titles_from_data=False)
+    by_month.set_categories(Reference(ws, min_col=2, min_row=MONTH_ROW + 1,
+                                      max_row=MONTH_ROW + MONTHS))
+    by_month.x_axis.number_format = styles.MONTH_FORMAT
+    ws.add_chart(_sized(by_month, 25.8, 7.6), f"F{MONTH_ROW - 1}")
+
+
+def _bar(title: str, y_title: str) -> BarChart:
+    chart = BarChart()
+    chart.type = "col"
+    chart.title = title
+    chart.y_axis.title = y_title
+    chart.legend = None
+    chart.style = 10
+    chart.y_axis.number_format = "#,##0"
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.dataLabels = None
+    return chart
+
+
+def _sized(chart, width_cm: float, height_cm: float):
+    chart.width, chart.height = width_cm, height_cm
+    return chart

@@ -1,0 +1,243 @@
+"""The Excel formulas of the template, as strings: the engine's arithmetic, cell by cell.
+
+Every computed column of the Clients table is declared here once, with its header, number
+format and formula. Formulas are written for Excel 2019/365 *and* LibreOffice 7.4:
+
+- same-row references are ``Clients[[#This Row],[Header]]`` (``[@Header]`` fails in 7.4);
+- MINIFS/MAXIFS carry the ``_xlfn.`` prefix (openpyxl does not add it);
+- no XLOOKUP, LET, FILTER or other spilling functions.
+
+A formula template names other columns by key in braces, ``{completed}``; input columns by
+their schema key (``{first_contact}``), computed ones by the key declared below. Settings are
+used through their workbook names (``Margin``), plus the derived names of :data:`DERIVED`.
+Each computed cell is blank while the row's Client ID is blank.
+
+The arithmetic follows :func:`clv_xl.metrics.client_metrics` step by step; the template
+test recalculates the demo book in LibreOffice and compares every column with the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..schema import (CLIENTS, CONTACTS, LABELS, NO_REASON, REASONS, RISK_BANDS, SESSIONS,
+                      SETTING_BY_KEY)
+from . import styles
+
+
+def name(key: str) -> str:
+    """The workbook name of a setting, e.g. ``margin`` -> ``Margin``."""
+    return SETTING_BY_KEY[key].defined_name
+
+
+def column_ref(sheet, key: str) -> str:
+    """A whole table column, e.g. ``Sessions[Client ID]``."""
+    return f"{sheet.table}[{sheet.column(key).header}]"
+
+
+def this_row(table: str, header: str) -> str:
+    """The same-row reference in the form LibreOffice 7.4 understands."""
+    return f"{table}[[#This Row],[{header}]]"
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A value computed from the settings, shown on the Settings sheet under a name."""
+
+    key: str
+    label: str
+    defined_name: str
+    formula: str
+    number_format: str
+    help: str
+
+
+_W = [name(k) for k in ("weight_overdue", "weight_cancellations", "weight_replies")]
+_W_SUM = "(" + "+".join(_W) + ")"
+
+#: Values the formulas use, computed once on the Settings sheet.
+DERIVED: tuple[Derived, ...] = (
+    Derived("as_of_date", "As-of date in use", "AsOfDate",
+            f'IF({name("as_of")}="",TODAY(),INT({name("as_of")}))', styles.DATE_FORMAT,
+            "The as-of date above, or today when it is blank."),
+    Derived("window_start", "Recent window starts after", "WindowStart",
+            f"AsOfDate-{name('recent_days')}", styles.DATE_FORMAT,
+            "'Recently' means after this day, up to and including the as-of date."),
+    Derived("share_overdue", "Share of weight: overdue", "ShareOverdue",
+            f"{_W[0]}/{_W_SUM}", styles.PERCENT_FORMAT, "The overdue weight over all three."),
+    Derived("share_cancellations", "Share of weight: cancellations", "ShareCancellations",
+            f"{_W[1]}/{_W_SUM}", styles.PERCENT_FORMAT,
+            "The cancellations weight over all three."),
+    Derived("share_replies", "Share of weight: fewer replies", "ShareReplies",
+            f"{_W[2]}/{_W_SUM}", styles.PERCENT_FORMAT, "The replies weight over all three."),
+    Derived("settings_check", "Settings check", "SettingsCheck",
+            f'IF({name("overdue_full")}<={name("overdue_start")},'
+            f'"Overdue is full at must be larger than Overdue starts at",'
+            f'IF({name("band_high")}<{name("band_medium")},'
+            f'"High risk from must not be below Medium risk from",'
+            f'IF({_W_SUM}<=0,"At least one weight must be above 0","OK")))', "General",
+            "OK, or what to fix: the engine refuses the same settings."),
+)
+
+
+@dataclass(frozen=True)
+class Computed:
+    """One computed column of the Clients table."""
+
+    key: str
+    header: str
+    template: str
+    number_format: str
+    help: str
+    width: float = 11.0
+    helper: bool = False  # an intermediate quantity, grouped at the right
+
+
+# Whole columns of the logs.
+S_ID, S_DATE, S_STATUS, S_AMOUNT = (column_ref(SESSIONS, k)
+                                    for k in ("client_id", "date", "status", "amount"))
+C_ID, C_DATE, C_DIR, C_REPLIED = (column_ref(CONTACTS, k)
+                                  for k in ("client_id", "date", "direction", "replied"))
+_PAST = f'{S_DATE},"<="&AsOfDate'
+_RECENT = f'{S_DATE},"<="&AsOfDate,{S_DATE},">"&WindowStart'
+_C_RECENT = f'{C_DATE},"<="&AsOfDate,{C_DATE},">"&WindowStart'
+_C_EARLIER = f'{C_DATE},"<="&WindowStart'
+_DONE = f'{S_ID},{{client_id}},{S_STATUS},"Completed",{_PAST}'
+_OUT = f'{C_ID},{{client_id}},{C_DIR},"Out"'
+_YES = f'{C_REPLIED},"Yes"'
+_PARTS = ("{overdue_sign}*ShareOverdue", "{cancel_share}*ShareCancellations",
+          "{reply_sign}*ShareReplies")
+
+_C = styles.COUNT_FORMAT
+_M = styles.MONEY_FORMAT
+_D = styles.DATE_FORMAT
+_N = styles.NUMBER_FORMAT
+
+#: The computed columns, in sheet order: the figures first, then the helpers. The header
+#: given here is used only where schema.LABELS has none (or its label is an input header).
+_DECLARED: tuple[Computed, ...] = (
+    Computed("completed", "Completed", f"COUNTIFS({_DONE})", _C,
+             "Completed sessions on or before the as-of date."),
+    Computed("cancelled", "Cancelled",
+             f'COUNTIFS({S_ID},{{client_id}},{S_STATUS},"Cancelled",{_PAST})', _C,
+             "Cancelled sessions on or before the as-of date."),
+    Computed("rescheduled", "Rescheduled",
+             f'COUNTIFS({S_ID},{{client_id}},{S_STATUS},"Rescheduled",{_PAST})', _C,
+             "Rescheduled sessions on or before the as-of date.", width=12),
+    Computed("revenue", "Revenue", f"SUMIFS({S_AMOUNT},{_DONE})", _M,
+             "What the client paid for completed sessions."),
+    Computed("avg_order_value", "Avg order value",
+             'IF({completed}>0,{revenue}/{completed},"")', _M,
+             "Revenue per completed session.", width=12),
+    Computed("last_session", "Last session",
+             f'IF({{completed}}>0,_xlfn.MAXIFS({S_DATE},{_DONE}),"")', _D,
+             "The last completed session.", width=12),
+    Computed("days_since", "Days since",
+             'IF({completed}>0,AsOfDate-{last_session},'
+             'IF({first_contact}="","",AsOfDate-{first_contact}))', _C,
+             "Days from the last completed session (or, with none, the first contact) "
+             "to the as-of date."),
+    Computed("clv", "CLV", f"({{revenue}}-{{acquisition_cost_used}})*{name('margin')}", _M,
+             "Lifetime value to date: (revenue - acquisition cost) x gross margin.", width=12),
+    Computed("tlv", "TLV", "{revenue}+{referral_revenue}", _M,
+             "Total life value: own revenue plus the revenue of the clients they referred.",
+             width=12),
+    Computed("churn_risk", "Churn risk",
+             "+".join(_PARTS), _N,
+             "0 to 1: the weighted warning signs (overdue, cancellations, fewer replies)."),
+    Computed("risk_band", "Risk band",
+             f'IF({{churn_risk}}>={name("band_high")},"{RISK_BANDS[2]}",'
+             f'IF({{churn_risk}}>={name("band_medium")},"{RISK_BANDS[1]}","{RISK_BANDS[0]}"))',
+             "General", "Low, Medium or High, by the thresholds in Settings."),
+    Computed("main_reason", "Main reason",
+             f'IF({{churn_risk}}>0,IF(AND({_PARTS[0]}>={_PARTS[1]},{_PARTS[0]}>={_PARTS[2]}),'
+             f'"{REASONS[0]}",IF({_PARTS[1]}>={_PARTS[2]},"{REASONS[1]}","{REASONS[2]}")),'
+             f'"{NO_REASON}")',
+             "General", "The warning sign that adds most to the churn risk.", width=16),
+    Computed("lifecycle_stage", "Stage",
+             f'IF({{completed}}<1,"Prospect",IF(AND({{gap_ratio}}>={name("lapsed_after")},'
+             f'{{upcoming}}=0),"Lapsed",IF({{churn_risk}}>={name("band_high")},"At risk",'
+             f'IF({{completed}}=1,"New","Retained"))))',
+             "General", "Prospect, New, Retained, At risk or Lapsed."),
+    # --- helpers -----------------------------------------------------------------------
+    Computed("first_session", "First session",
+             f'IF({{completed}}>0,_xlfn.MINIFS({S_DATE},{_DONE}),"")', _D,
+             "The first completed session.", helper=True),
+    Computed("upcoming", "Booked ahead",
+             f'COUNTIFS({S_ID},{{client_id}},{S_STATUS},"Booked",{S_DATE},">="&AsOfDate)', _C,
+             "Booked sessions dated on or after the as-of date.", helper=True),
+    Computed("recent_bookings", "Recent bookings", f"COUNTIFS({S_ID},{{client_id}},{_RECENT})",
+             _C, "Sessions of any status in the recent window.", helper=True),
+    Computed("recent_cancelled", "Recent cancelled",
+             f'COUNTIFS({S_ID},{{client_id}},{S_STATUS},"Cancelled",{_RECENT})'
+             f'+COUNTIFS({S_ID},{{client_id}},{S_STATUS},"Rescheduled",{_RECENT})', _C,
+             "Of those, how many were cancelled or rescheduled.", helper=True),
+    Computed("interval_days", "Interval days",
+             'IF({completed}>1,IF({last_session}>{first_session},'
+             '({last_session}-{first_session})/({completed}-1),""),"")', _N,
+             "The client's usual days between sessions (needs two on different days).",
+             helper=True),
+    Computed("rhythm", "Rhythm days",
+             f'IF({{interval_days}}="",{name("default_interval_days")},{{interval_days}})', _N,
+             "The usual interval, or the default in Settings.", helper=True),
+    Computed("gap_ratio", "Gap in rhythms", 'IF({days_since}="","",{days_since}/{rhythm})', _N,
+             "Days since, in usual intervals.", helper=True),
+    Computed("acquisition_cost_used", "Cost used",
+             f'IF({{acquisition_cost}}="",{name("default_acquisition_cost")},'
+             f"{{acquisition_cost}})", _M,
+             "The acquisition cost, or the default in Settings when blank.", helper=True),
+    Computed("referrals", "Referrals",
+             f"COUNTIFS({column_ref(CLIENTS, 'referred_by')},{{client_id}})", _C,
+             "Clients whose 'Referred by' names this client.", helper=True),
+    Computed("referral_revenue", "Referral revenue",
+             f"SUMIFS(Clients[Revenue],{column_ref(CLIENTS, 'referred_by')},{{client_id}})", _M,
+             "The revenue of those clients.", helper=True),
+    Computed("recent_out", "Recent out", f"COUNTIFS({_OUT},{_C_RECENT})", _C,
+             "Your messages in the recent window.", helper=True),
+    Computed("recent_replied", "Recent replied", f"COUNTIFS({_OUT},{_YES},{_C_RECENT})", _C,
+             "Of those, how many the client replied to.", helper=True),
+    Computed("earlier_out", "Earlier out", f"COUNTIFS({_OUT},{_C_EARLIER})", _C,
+             "Your messages before the recent window.", helper=True),
+    Computed("earlier_replied", "Earlier replied", f"COUNTIFS({_OUT},{_YES},{_C_EARLIER})", _C,
+             "Of those, how many the client replied to.", helper=True),
+    Computed("cancel_share", "Cancel share",
+             'IF({recent_bookings}>0,{recent_cancelled}/{recent_bookings},0)', _N,
+             "Warning sign: share of recent bookings cancelled or rescheduled.", helper=True),
+    Computed("overdue_sign", "Overdue sign",
+             f'IF({{upcoming}}>0,0,IF({{gap_ratio}}="",0,MAX(0,MIN(1,({{gap_ratio}}-'
+             f'{name("overdue_start")})/({name("overdue_full")}-{name("overdue_start")})))))', _N,
+             "Warning sign: 0 up to 'overdue starts', 1 from 'overdue is full'; 0 when booked.",
+             helper=True),
+    Computed("reply_sign", "Reply sign",
+             'IF({recent_out}=0,0,MAX(0,IF({earlier_out}=0,1,{earlier_replied}/{earlier_out})'
+             '-{recent_replied}/{recent_out}))', _N,
+             "Warning sign: how far the reply rate fell (earlier 100% when no earlier messages).",
+             helper=True),
+)
+
+COMPUTED: tuple[Computed, ...] = tuple(
+    replace(c, header=LABELS[c.key]) if LABELS.get(c.key, CLIENTS.headers[0]) not in CLIENTS.headers
+    else c for c in _DECLARED)
+COMPUTED_BY_KEY = {c.key: c for c in COMPUTED}
+assert not set(COMPUTED_BY_KEY) & set(CLIENTS.keys), "computed keys clash with input keys"
+assert len({c.header for c in COMPUTED} | set(CLIENTS.headers)) == len(COMPUTED) + len(
+    CLIENTS.columns), "duplicate Clients headers"
+
+
+def _header_of(key: str) -> str:
+    if key in COMPUTED_BY_KEY:
+        return COMPUTED_BY_KEY[key].header
+    return CLIENTS.column(key).header
+
+
+class _Refs(dict):
+    def __missing__(self, key):
+        return this_row(CLIENTS.table, _header_of(key))
+
+
+def client_formula(column: Computed) -> str:
+    """The formula of one computed Clients column (without the leading '='), blank on rows
+    without a Client ID."""
+    body = column.template.format_map(_Refs())
+    client_id = this_row(CLIENTS.table, CLIENTS.column("client_id").header)
+    return f'IF({client_id}="","",{body})'

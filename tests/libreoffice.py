@@ -1,0 +1,109 @@
+"""Run LibreOffice headless on a workbook: recalculate it, or print a sheet to PDF/PNG.
+
+Tests import :func:`require_soffice` to skip cleanly (with the reason) when LibreOffice is
+not installed. HOME points at a fresh temporary profile that tells Calc to recalculate every
+formula on load, whatever the file says.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+TIMEOUT = 300
+
+# Calc > Formula > Recalculation on file load: 0 = always (for Excel 2007+ and ODF files).
+_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry"
+ xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def soffice() -> str | None:
+    """The LibreOffice executable, or None."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def require_soffice() -> str:
+    """The executable, or skip the calling test with the reason."""
+    import pytest
+
+    found = soffice()
+    if found is None:
+        pytest.skip("LibreOffice (soffice) is not installed: apt-get install libreoffice-calc")
+    return found
+
+
+def convert(source, out_dir, target: str = "xlsx") -> Path:
+    """Open ``source`` in LibreOffice headless and save it as ``target`` into ``out_dir``.
+
+    ``target`` is a --convert-to filter spec, e.g. ``xlsx`` (recalculated values stored)
+    or ``pdf``. Returns the written file.
+    """
+    exe = soffice()
+    if exe is None:
+        raise RuntimeError("LibreOffice (soffice) is not installed")
+    source, out_dir = Path(source).resolve(), Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lo-home-") as home:
+        user = Path(home) / ".config" / "libreoffice" / "4" / "user"
+        user.mkdir(parents=True)
+        (user / "registrymodifications.xcu").write_text(_PROFILE)
+        env = {**os.environ, "HOME": home}
+        cmd = [exe, "--headless", "--norestore", "--nologo",
+               f"-env:UserInstallation={Path(home).as_uri()}/.config/libreoffice/4",
+               "--convert-to", target, "--outdir", str(out_dir), str(source)]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    written = out_dir / f"{source.stem}.{target.split(':')[0]}"
+    if done.returncode != 0 or not written.exists():
+        raise RuntimeError(f"LibreOffice failed ({done.returncode}): {done.stdout}{done.stderr}")
+    return written
+
+
+def recalculate(source, out_dir) -> Path:
+    """A copy of ``source`` in ``out_dir`` with every formula's value computed by LibreOffice."""
+    return convert(source, out_dir, "xlsx")
+
+
+def render_png(source, out_dir, sheet: str, dpi: int = 110, crop=None) -> Path:
+    """PNG of the first page of one sheet: the book with only that sheet visible, to PDF, to
+    PNG with pdftoppm. ``crop``: (x, y, width, height) in pixels at ``dpi``."""
+    from openpyxl import load_workbook
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    book = load_workbook(source)
+    for ws in book.worksheets:
+        if ws.title != sheet:
+            ws.sheet_state = "hidden"
+    book.active = book.sheetnames.index(sheet)
+    only = out_dir / f"{sheet.lower()}.xlsx"
+    book.save(only)
+    pdf = convert(only, out_dir, "pdf")
+    stem = out_dir / sheet.lower()
+    box = [] if crop is None else ["-x", "-y", "-W", "-H"]
+    box = [str(v) for pair in zip(box, crop or ()) for v in pair]
+    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-singlefile", *box, str(pdf),
+                    str(stem)], check=True, timeout=TIMEOUT)
+    return stem.with_suffix(".png")
+
+
+if __name__ == "__main__":  # python tests/libreoffice.py: refresh docs/dashboard.png
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))
+    from clv_xl.demo import demo_data
+    from clv_xl.template import build_template
+
+    with tempfile.TemporaryDirectory() as tmp:
+        book = build_template(Path(tmp) / "clv_demo.xlsx", demo_data())
+        png = render_png(book, tmp, "Dashboard", dpi=110, crop=(80, 95, 1010, 500))
+        shutil.copy(png, root / "docs" / "dashboard.png")
+    print(root / "docs" / "dashboard.png")
