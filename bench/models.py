@@ -1,4 +1,4 @@
-"""Benchmark the BG/NBD and Gamma-Gamma fits, side by side with lifetimes.
+"""Benchmark the BG/NBD, MBG/NBD and Gamma-Gamma fits, side by side with lifetimes.
 
     python bench/models.py [--skip-lifetimes] [--clients 1000000]
 
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clv_xl.models import BetaGeo, GammaGamma  # noqa: E402
+from clv_xl.models import BetaGeo, GammaGamma, ModifiedBetaGeo, compress  # noqa: E402
 
 LIFETIMES_VENV = Path(tempfile.gettempdir()) / "clv-xl-bench-lifetimes"
 LIFETIMES_PINS = ["lifetimes==0.11.3", "pandas==1.5.3", "numpy==1.26.4", "scipy==1.11.4", "autograd", "dill"]
@@ -34,15 +34,30 @@ LIFETIMES_PINS = ["lifetimes==0.11.3", "pandas==1.5.3", "numpy==1.26.4", "scipy=
 LIFETIMES_SCRIPT = """
 import json, sys, time
 import pandas as pd
-from lifetimes import BetaGeoFitter
-data = pd.read_csv(sys.argv[1])
-times = []
-for _ in range(int(sys.argv[2])):
-    start = time.perf_counter()
-    fitter = BetaGeoFitter().fit(data["frequency"], data["recency"], data["T"])
-    times.append(time.perf_counter() - start)
-print(json.dumps({"seconds": times, "params": {k: float(v) for k, v in fitter.params_.items()}}))
+from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter
+FITTERS = {"BetaGeoFitter": BetaGeoFitter, "ModifiedBetaGeoFitter": ModifiedBetaGeoFitter}
+job = json.loads(open(sys.argv[1]).read())
+data = pd.read_csv(job["csv"])
+weights = data["weights"] if "weights" in data else None
+out = {}
+for name in job["fitters"]:
+    times = []
+    for _ in range(job["repeats"]):
+        start = time.perf_counter()
+        fitter = FITTERS[name]().fit(data["frequency"], data["recency"], data["T"], weights=weights)
+        times.append(time.perf_counter() - start)
+    result = {"seconds": times, "params": {k: float(v) for k, v in fitter.params_.items()}}
+    if name in job.get("predict", {}):  # lifetimes' predictions at our parameters
+        fitter.params_ = pd.Series(job["predict"][name])
+        x, t_x, T = data["frequency"], data["recency"], data["T"]
+        result["p_alive"] = [float(v) for v in fitter.conditional_probability_alive(x, t_x, T)]
+        result["expected"] = [float(v) for v in
+                              fitter.conditional_expected_number_of_purchases_up_to_time(
+                                  job["t"], x, t_x, T)]
+    out[name] = result
+print(json.dumps(out))
 """
+HORIZON = 39.0  # weeks ahead for the expected-purchases comparison (CDNOW's holdout length)
 
 
 def cdnow_folder() -> Path | None:
@@ -76,11 +91,16 @@ def lifetimes_python() -> Path | None:
     return python
 
 
-def run_lifetimes(summary_csv: Path, repeats: int) -> dict | None:
+def run_lifetimes(summary_csv: Path, repeats: int, fitters=("BetaGeoFitter",),
+                  predict: dict | None = None) -> dict | None:
     python = lifetimes_python()
     if python is None:
         return None
-    done = subprocess.run([str(python), "-c", LIFETIMES_SCRIPT, str(summary_csv), str(repeats)],
+    job = Path(tempfile.gettempdir()) / "clv-xl-bench-job.json"
+    job.write_text(json.dumps({"csv": str(summary_csv), "repeats": repeats,
+                               "fitters": list(fitters), "predict": predict or {},
+                               "t": HORIZON}))
+    done = subprocess.run([str(python), "-c", LIFETIMES_SCRIPT, str(job)],
                           capture_output=True, text=True)
     if done.returncode != 0:
         print("lifetimes run failed:", done.stderr.strip().splitlines()[-1:])
@@ -90,7 +110,12 @@ def run_lifetimes(summary_csv: Path, repeats: int) -> dict | None:
 
 def show(label: str, seconds: float, params: dict, loglik: float) -> None:
     shown = ", ".join(f"{k}={v:.4f}" for k, v in params.items())
-    print(f"{label:<34} {seconds:9.4f} s   LL={loglik:12.3f}   {shown}")
+    print(f"{label:<40} {seconds:9.4f} s   LL={loglik:12.3f}   {shown}")
+
+
+def worst_relative_error(ours, theirs) -> float:
+    ours, theirs = np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)
+    return float(np.max(np.abs(ours - theirs) / np.maximum(np.abs(theirs), 1e-300)))
 
 
 def main() -> None:
@@ -115,14 +140,28 @@ def main() -> None:
     gg_s, gg = best_of(lambda: GammaGamma().fit(money["x"], money["zbar"]), 20)
     show(f"clv_xl GammaGamma.fit ({gg.n_clients_})", gg_s, gg.params_, gg.loglik_)
 
+    mbg_s, mbg = best_of(lambda: ModifiedBetaGeo().fit(x, t_x, T), 20)
+    show("clv_xl ModifiedBetaGeo.fit", mbg_s, mbg.params_, mbg.loglik_)
+
     if not args.skip_lifetimes:
-        theirs = run_lifetimes(summary_csv, repeats=3)
-        if theirs is not None:
-            their_s = statistics.median(theirs["seconds"])
-            their_ll = float(BetaGeo(params=theirs["params"]).loglik(x, t_x, T).sum())
-            show("lifetimes 0.11.3 BetaGeoFitter.fit", their_s, theirs["params"], their_ll)
-            print(f"speed-up on CDNOW: {their_s / ours_s:.1f}x; "
-                  f"LL difference (ours - lifetimes): {ours.loglik_ - their_ll:+.4f}")
+        ours_by_fitter = {"BetaGeoFitter": (ours, ours_s, BetaGeo),
+                          "ModifiedBetaGeoFitter": (mbg, mbg_s, ModifiedBetaGeo)}
+        theirs = run_lifetimes(summary_csv, repeats=3, fitters=list(ours_by_fitter),
+                               predict={k: v[0].params_ for k, v in ours_by_fitter.items()})
+        for name, (model, seconds, cls) in ours_by_fitter.items():
+            if theirs is None:
+                break
+            result = theirs[name]
+            their_s = statistics.median(result["seconds"])
+            their_ll = float(cls(params=result["params"]).loglik(x, t_x, T).sum())
+            show(f"lifetimes 0.11.3 {name}.fit", their_s, result["params"], their_ll)
+            print(f"  speed-up on CDNOW: {their_s / seconds:.1f}x; "
+                  f"LL difference (ours - lifetimes): {model.loglik_ - their_ll:+.4f}")
+            alive = worst_relative_error(model.p_alive(x, t_x, T), result["p_alive"])
+            expected = worst_relative_error(
+                model.conditional_expected_purchases(HORIZON, x, t_x, T), result["expected"])
+            print(f"  same parameters, all {len(x)} clients, worst relative error vs lifetimes: "
+                  f"P(alive) {alive:.1e}, E[Y({HORIZON:g} weeks)] {expected:.1e}")
 
     truth = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
     rng = np.random.default_rng(2024)
@@ -133,6 +172,28 @@ def main() -> None:
     big_s, big = best_of(lambda: BetaGeo().fit(x_big, t_x_big, T_big), 3)
     show("clv_xl BetaGeo.fit (incl. compress)", big_s, big.params_, big.loglik_)
     print("standard errors:", {k: round(v, 4) for k, v in big.se_.items()})
+
+    mbg_truth = {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
+    x_m, t_x_m = ModifiedBetaGeo(params=mbg_truth).sample(T_big, seed=2026)
+    t_x_m = np.round(t_x_m)
+    print(f"\nsynthetic MBG/NBD clients: {args.clients:,} (T = 1..78 weeks, true params {mbg_truth})")
+    mbig_s, mbig = best_of(lambda: ModifiedBetaGeo().fit(x_m, t_x_m, T_big), 3)
+    show("clv_xl ModifiedBetaGeo.fit (incl. compress)", mbig_s, mbig.params_, mbig.loglik_)
+    print("standard errors:", {k: round(v, 4) for k, v in mbig.se_.items()})
+    if not args.skip_lifetimes:
+        rows = compress(x_m, t_x_m, T_big)
+        big_csv = Path(tempfile.gettempdir()) / "clv-xl-bench-mbg-big.csv"
+        pd.DataFrame({"frequency": rows.frequency, "recency": rows.recency, "T": rows.T,
+                      "weights": rows.weights}).to_csv(big_csv, index=False)
+        theirs = run_lifetimes(big_csv, repeats=1, fitters=["ModifiedBetaGeoFitter"])
+        if theirs is not None:
+            result = theirs["ModifiedBetaGeoFitter"]
+            their_ll = float(np.dot(rows.weights, ModifiedBetaGeo(params=result["params"]).loglik(
+                rows.frequency, rows.recency, rows.T)))
+            show("lifetimes ModifiedBetaGeoFitter.fit", result["seconds"][0], result["params"],
+                 their_ll)
+            print(f"  (lifetimes given the same {len(rows.T):,} distinct rows with weights, "
+                  f"compression not timed); speed-up {result['seconds'][0] / mbig_s:.1f}x")
 
 
 if __name__ == "__main__":

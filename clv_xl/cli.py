@@ -1,4 +1,4 @@
-"""The ``clv-xl`` command: demo, summary (and, as they land, template and recompute)."""
+"""The ``clv-xl`` command: demo, template, summary, recompute."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .metrics import client_metrics, segment_summary
 from .report import text_report
 from .schema import CLIENTS, CONTACTS, LABELS, SESSIONS
 from .settings import Settings, SettingsError
-from .template import build_template
+from .template import build_books, build_template
 from .validate import SchemaError, validate_sheet
 
 
@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     demo.set_defaults(run=run_demo)
 
-    template = commands.add_parser("template", help="build the template workbook")
+    template = commands.add_parser("template", help="build the template workbooks (.xlsx and .xlsm with the Recompute button)")
     template.add_argument("--out", type=Path, default=Path("workbook"),
                           help="folder for the books (default: ./workbook)")
     template.add_argument("--demo", action="store_true",
@@ -55,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
                          "book's as-of setting, else today)")
     summary.add_argument("--out", type=Path, help="write the table to this .csv or .xlsx")
     summary.set_defaults(run=run_summary)
+
+    recompute = commands.add_parser(
+        "recompute", help="fill the Forecast and Issues sheets of a book (headless)")
+    recompute.add_argument("book", type=Path, help="BOOK.xlsx or BOOK.xlsm")
+    recompute.add_argument("--as-of", help="the day to compute for, YYYY-MM-DD (default: the "
+                           "book's as-of setting, else today)")
+    recompute.add_argument("--out", type=Path, help="write the result to this file and leave "
+                           "the book untouched (default: replace the book, keeping BOOK.bak)")
+    recompute.set_defaults(run=run_recompute)
     return parser
 
 
@@ -75,9 +84,8 @@ def run_demo(args) -> int:
 
 
 def run_template(args) -> int:
-    print(f"Wrote {build_template(args.out / 'clv_template.xlsx')}")
-    if args.demo:
-        print(f"Wrote {build_template(args.out / 'clv_demo.xlsx', demo_data())}")
+    for path in build_books(args.out, args.demo):
+        print(f"Wrote {path}")
     return 0
 
 
@@ -115,6 +123,58 @@ def run_summary(args) -> int:
             write_tables(args.out, {"Summary": table})
         print(f"\nWrote {args.out}")
     return 0
+
+
+def run_recompute(args) -> int:
+    from .batch.file_book import FileBook
+    from .batch.pipeline import recompute
+
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = pd.Timestamp(args.as_of).date()
+        except ValueError:
+            raise BookError(f"--as-of {args.as_of!r} is not a date (use YYYY-MM-DD)") from None
+    bar = ProgressBar(sys.stderr)
+    book = FileBook(args.book, out=args.out, on_progress=bar)
+    try:
+        outputs = recompute(book, as_of=as_of)
+    finally:
+        bar.close()
+    counts = outputs.counts
+    print(outputs.status)
+    print(f"{counts['clients_computed']:,} clients computed; issues: {counts['errors']:,} "
+          f"rows left out, {counts['warnings']:,} warnings (see the Issues sheet)")
+    print(f"Wrote {book.written}" + (f" (previous version kept as {book.backup})"
+                                      if book.backup else ""))
+    return 0
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal (stderr), redrawn in place; silent elsewhere.
+
+    Our own ten lines rather than tqdm: the batch reports a handful of stage fractions, not
+    iterations, and the package needs no further dependency for it."""
+
+    def __init__(self, stream, width: int = 30) -> None:
+        self.stream, self.width = stream, width
+        self.shown = False
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if not self.tty:
+            return
+        fraction = min(max(fraction, 0.0), 1.0)
+        done = int(round(fraction * self.width))
+        line = f"\r[{'#' * done}{'.' * (self.width - done)}] {fraction:4.0%} {stage[:30]:<30}"
+        self.stream.write(line)
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r" + " " * (self.width + 40) + "\r")
+            self.stream.flush()
 
 
 def _labelled(metrics: pd.DataFrame) -> pd.DataFrame:

@@ -286,3 +286,35 @@ class TimeUnit:
         if isinstance(text, str) and text.strip().lower() in DAYS_PER_UNIT:
             return DAYS_PER_UNIT[text.strip().lower()]
         raise ArgumentError(f'{self.label} must be "days", "weeks" or "months"')
+
+
+@dataclass(frozen=True)
+class TextChoice:
+    """One of a few words for the whole formula (not per cell), case-insensitive; blank is the first.
+
+    Spaces, slashes and dashes are ignored when matching ("mbg/nbd", "MBG-NBD", "MBGNBD").
+    ``convert`` returns the canonical spelling, e.g. "MBG/NBD".
+    """
+
+    label: str
+    doc: str
+    choices: tuple = ()
+
+    def convert(self, value) -> str:
+        cells = grid(value)
+        if cells.shape != (1, 1):
+            raise ArgumentError(f"{self.label} must be a single cell")
+        text = cells[0, 0]
+        if is_blank(text):
+            return self.choices[0]
+        if isinstance(text, str):
+            for choice in self.choices:
+                if _fold(text) == _fold(choice):
+                    return choice
+        listed = " or ".join(f'"{c}"' for c in self.choices)
+        raise ArgumentError(f"{self.label} must be {listed}")
+
+
+MODEL_CHOICE = TextChoice(
+    "model", 'Optional: "BG/NBD" (default) or "MBG/NBD" (clients may also drop out right '
+    "after their first purchase).", ("BG/NBD", "MBG/NBD"))

@@ -16,10 +16,24 @@ def clv(avg_order_value, purchases, acquisition_cost=0.0, margin=1.0):
 
     Source: seed 004 (the CLV chapter). Its text writes "... / average margin", but its own
     worked example multiplies: ((90 x 3) - 6) x 0.2 = 52.80. We follow the example. Note that
-    this form applies the margin to the acquisition cost too.
+    this form applies the margin to the acquisition cost too; ``net_clv`` is the common form
+    AOV x purchases x margin - CAC (48.00 for the same example).
     """
     aov, n, cac, m = as_arrays(avg_order_value, purchases, acquisition_cost, margin)
     return like_inputs((aov * n - cac) * m, avg_order_value, purchases, acquisition_cost, margin)
+
+
+def net_clv(avg_order_value, purchases, acquisition_cost=0.0, margin=1.0):
+    """Net client lifetime value: average order value x purchases x margin - acquisition cost.
+
+    The common textbook form (gross margin earned over the lifetime, minus what winning the
+    client cost): the margin applies to revenue only, the acquisition cost is subtracted in
+    full. ``clv`` (seed 004's example) instead applies the margin to the acquisition cost too.
+    Seed 004's example both ways: clv(90, 3, 6, 20%) = ((90 x 3) - 6) x 0.2 = 52.80;
+    net_clv(90, 3, 6, 20%) = 90 x 3 x 0.2 - 6 = 48.00. They differ by CAC x (1 - margin).
+    """
+    aov, n, cac, m = as_arrays(avg_order_value, purchases, acquisition_cost, margin)
+    return like_inputs(aov * n * m - cac, avg_order_value, purchases, acquisition_cost, margin)
 
 
 def tlv(avg_sale, purchases_per_period, periods, referrals=0.0, referral_value=None):

@@ -32,8 +32,15 @@ SETTINGS = SettingsRange()
 @cell_formula(avg_order_value=ORDER_VALUE, purchases=PURCHASES,
               acquisition_cost=ACQUISITION, margin=MARGIN)
 def CLV(avg_order_value, purchases, acquisition_cost=0.0, margin=1.0):
-    """Client lifetime value: ((order value x purchases) - acquisition cost) x margin, as in the worked example of seed 004: ((90 x 3) - 6) x 20% = 52.80."""
+    """Client lifetime value: ((order value x purchases) - acquisition cost) x margin, as in seed 004's example: ((90 x 3) - 6) x 20% = 52.80. The margin also cuts the cost; NET_CLV is the common form."""
     return formulas.clv(avg_order_value, purchases, acquisition_cost, margin)
+
+
+@cell_formula(avg_order_value=ORDER_VALUE, purchases=PURCHASES,
+              acquisition_cost=ACQUISITION, margin=MARGIN)
+def NET_CLV(avg_order_value, purchases, acquisition_cost=0.0, margin=1.0):
+    """Net client lifetime value, the common form: order value x purchases x margin - acquisition cost (cost not cut by the margin): 90 x 3 x 20% - 6 = 48.00, where CLV gives 52.80."""
+    return formulas.net_clv(avg_order_value, purchases, acquisition_cost, margin)
 
 
 @cell_formula(
@@ -147,10 +154,10 @@ def CLV_SUMMARY(sessions, as_of=None, settings=None):
 # papers: frequency x, recency t_x, T, then r, alpha, a, b (or the CLV_FIT table in r).
 # docs/formulas-models.md describes each formula and the equation it implements.
 
-from .excel_args import (ArgumentError, ModelParameter, TimeUnit,  # noqa: E402
+from .excel_args import (MODEL_CHOICE, ArgumentError, ModelParameter, TimeUnit,  # noqa: E402
                          resolve_parameters)
 from .models import (DAYS_PER_MONTH, BetaGeo, GammaGamma, ModelFitError,  # noqa: E402
-                     model_clv, rfm_from_transactions)
+                     ModifiedBetaGeo, model_clv, rfm_from_transactions)
 
 _TABLE_NOTE = " Or give the CLV_FIT table here and leave the next ones out."
 FREQUENCY = Number("frequency", "Repeat purchases: completed sessions on distinct days after "
@@ -170,11 +177,14 @@ def _parameter(name, about, first=False):
 
 
 BG_PARAMETERS = dict(
-    r=_parameter("r", "BG/NBD r: shape of the purchase-rate gamma", first=True),
-    alpha=_parameter("alpha", "BG/NBD alpha: scale of the purchase-rate gamma"),
-    a=_parameter("a", "BG/NBD a: first shape of the dropout beta"),
-    b=_parameter("b", "BG/NBD b: second shape of the dropout beta"),
+    r=_parameter("r", "BG/NBD or MBG/NBD r: shape of the purchase-rate gamma", first=True),
+    alpha=_parameter("alpha", "BG/NBD or MBG/NBD alpha: scale of the purchase-rate gamma"),
+    a=_parameter("a", "BG/NBD or MBG/NBD a: first shape of the dropout beta"),
+    b=_parameter("b", "BG/NBD or MBG/NBD b: second shape of the dropout beta"),
+    model=MODEL_CHOICE,
 )
+HORIZON = Number("t", "The horizon: how far ahead to look, in the model's time unit "
+                 "(e.g. 52 weeks).")
 GG_PARAMETERS = dict(
     p=_parameter("p", "Gamma-Gamma p: shape of each spend", first=True),
     q=_parameter("q", "Gamma-Gamma q: shape of the spend-scale gamma"),
@@ -205,27 +215,41 @@ def _history_checks(frequency, recency, T):
             (recency > T, "recency must not exceed T")]
 
 
-def _bg(r, alpha, a, b) -> BetaGeo:
-    return BetaGeo(params=resolve_parameters(dict(r=r, alpha=alpha, a=a, b=b)))
+PURCHASE_MODELS = {"BG/NBD": BetaGeo, "MBG/NBD": ModifiedBetaGeo}
+
+
+def _bg(r, alpha, a, b, model="BG/NBD"):
+    """A BetaGeo (BG/NBD) or ModifiedBetaGeo (MBG/NBD) from the four parameters or the table."""
+    params = resolve_parameters(dict(r=r, alpha=alpha, a=a, b=b))
+    return PURCHASE_MODELS[model or "BG/NBD"](params=params)
 
 
 @cell_formula(frequency=FREQUENCY, recency=RECENCY, T=AGE, **BG_PARAMETERS)
-def P_ALIVE(frequency, recency, T, r, alpha=None, a=None, b=None):
-    """BG/NBD probability that the client is still active (Fader, Hardie & Lee 2008, eq. 2). Parameters: r, alpha, a, b, or the CLV_FIT table in r."""
-    model = _bg(r, alpha, a, b)
+def P_ALIVE(frequency, recency, T, r, alpha=None, a=None, b=None, model=None):
+    """Probability that the client is still active: BG/NBD (Fader, Hardie & Lee 2008, eq. 2) or MBG/NBD (Batislam et al. 2007, eq. 5). Parameters: r, alpha, a, b, or the CLV_FIT table in r; then the model."""
+    fitted = _bg(r, alpha, a, b, model)
     return _by_cell("P_ALIVE", (frequency, recency, T), _history_checks(frequency, recency, T),
-                    lambda x, t_x, T_: model.p_alive(x, t_x, T_))
+                    lambda x, t_x, T_: fitted.p_alive(x, t_x, T_))
 
 
 @cell_formula(t=Number("t", "The horizon: how far ahead to count purchases, in the model's "
                        "time unit (e.g. 52 weeks)."),
               frequency=FREQUENCY, recency=RECENCY, T=AGE, **BG_PARAMETERS)
-def EXPECTED_PURCHASES(t, frequency, recency, T, r, alpha=None, a=None, b=None):
-    """BG/NBD expected purchases in the next t periods given the client's history (Fader, Hardie & Lee 2005, eq. 10). Parameters: r, alpha, a, b, or the CLV_FIT table in r."""
-    model = _bg(r, alpha, a, b)
+def EXPECTED_PURCHASES(t, frequency, recency, T, r, alpha=None, a=None, b=None, model=None):
+    """Expected purchases in the next t periods given the history: BG/NBD (Fader, Hardie & Lee 2005, eq. 10) or MBG/NBD (Wagner & Hoppe 2008). Parameters: r, alpha, a, b, or the CLV_FIT table in r; then the model."""
+    fitted = _bg(r, alpha, a, b, model)
     return _by_cell("EXPECTED_PURCHASES", (t, frequency, recency, T),
                     _history_checks(frequency, recency, T),
-                    lambda t_, x, t_x, T_: model.conditional_expected_purchases(t_, x, t_x, T_))
+                    lambda t_, x, t_x, T_: fitted.conditional_expected_purchases(t_, x, t_x, T_))
+
+
+@cell_formula(t=HORIZON, frequency=FREQUENCY, recency=RECENCY, T=AGE, **BG_PARAMETERS)
+def P_NO_PURCHASE(t, frequency, recency, T, r, alpha=None, a=None, b=None, model=None):
+    """Churn measure: probability of no purchase in the next t periods, 1 - P(alive) (1 - ((alpha+T)/(alpha+T+t))^(r+x)), BG/NBD or MBG/NBD. Parameters: r, alpha, a, b, or the CLV_FIT table in r; then the model."""
+    fitted = _bg(r, alpha, a, b, model)
+    return _by_cell("P_NO_PURCHASE", (t, frequency, recency, T),
+                    _history_checks(frequency, recency, T),
+                    lambda t_, x, t_x, T_: fitted.prob_no_purchase(t_, x, t_x, T_))
 
 
 def _spend_checks(frequency, q):

@@ -82,13 +82,14 @@ def validate_sheet(sheet: Sheet, raw: pd.DataFrame, first_row: int = 2,
         if severity == "error":
             bad |= mask
 
-    empty = frame.map(_is_blank).all(axis=1).to_numpy()
+    blanks = {key: _blank_mask(frame[key]) for key in sheet.keys}
+    empty = np.logical_and.reduce(list(blanks.values())) if len(frame) else np.zeros(0, bool)
     trailing = np.logical_and.accumulate(empty[::-1])[::-1]  # blank rows kept for typing into
     flag(empty & ~trailing, None, "empty row inside the table (skipped)", "warning")
     clean = pd.DataFrame(index=frame.index)
     for column in sheet.columns:
         values = frame[column.key]
-        blank = values.map(_is_blank).to_numpy() & ~empty
+        blank = blanks[column.key] & ~empty
         if column.required:
             flag(blank, column, "is blank")
         parsed, invalid, reason = _parse(column, values, blank | empty)
@@ -140,7 +141,7 @@ def _parse(column, values: pd.Series, skip: np.ndarray):
         return _parse_number(column, values, skip)
     if kind is Kind.DATE:
         return _parse_date(values, skip)
-    text = values.map(_as_text)
+    text = _texts(values)
     if kind is Kind.CHOICE:
         canonical = {c.lower(): c for c in column.choices}
         folded = text.str.lower().map(canonical)
@@ -206,6 +207,31 @@ def _is_blank(value) -> bool:
     if isinstance(value, str):
         return value.strip() == ""
     return value is pd.NaT
+
+
+def _blank_mask(values: pd.Series) -> np.ndarray:
+    """``_is_blank`` of every value, vectorised (None, NaN, NaT, and text of only spaces)."""
+    mask = pd.isna(values.to_numpy(dtype=object))
+    try:
+        stripped = values.str.strip()
+    except AttributeError:  # no text in the column
+        return np.asarray(mask, dtype=bool)
+    return np.asarray(mask, dtype=bool) | (stripped == "").to_numpy(dtype=bool)
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    """``_as_text`` of every value: text is stripped with pandas' string methods, the few
+    other values one by one."""
+    kinds = values.map(type)
+    is_str = (kinds == str).to_numpy()
+    out = pd.Series(None, index=values.index, dtype=object)
+    if is_str.any():
+        stripped = values[is_str].str.strip()
+        out[is_str] = stripped.where(stripped != "", None)
+    other = ~is_str
+    if other.any():
+        out[other] = values[other].map(_as_text)
+    return out
 
 
 def _as_text(value):

@@ -299,3 +299,74 @@ def test_clv_fit_blank_as_of_means_today():
     result = udfs.CLV_FIT([header] + rows, None)
     assert isinstance(result, str) and result.startswith("CLV_FIT: ")
     assert "could not compute" not in result and "no Completed sessions" not in result
+
+
+# ------------------------------------------------------------------ MBG/NBD and P_NO_PURCHASE
+MBG = dict(r=0.525, alpha=6.183, a=0.891, b=1.614)  # BTYDplus' CDNOW estimates
+
+
+def test_model_argument_picks_mbgnbd_case_insensitively():
+    from clv_xl.models import ModifiedBetaGeo
+
+    model = ModifiedBetaGeo.from_params(**MBG)
+    args = list(MBG.values())
+    for spelling in ("MBG/NBD", "mbg/nbd", " Mbg-Nbd ", [["MBG/NBD"]]):
+        got = flat(udfs.P_ALIVE(column(X), column(TX), column(T_), *args, spelling))
+        assert got == pytest.approx(list(model.p_alive(X, TX, T_)), rel=1e-12)
+    assert got[0] < 1.0  # MBG/NBD: a client with no repeat purchase may have left
+    got = flat(udfs.EXPECTED_PURCHASES(39, column(X), column(TX), column(T_), *args, "MBG/NBD"))
+    assert got == pytest.approx(list(model.conditional_expected_purchases(39, X, TX, T_)))
+    # blank or "BG/NBD" is BG/NBD, also with the parameter table in r
+    for choice in (None, "", "bg/nbd"):
+        assert udfs.P_ALIVE(2, 30.43, 38.86, *ARGS, choice) == udfs.P_ALIVE(2, 30.43, 38.86, *ARGS)
+    assert (udfs.P_ALIVE(2, 30.43, 38.86, table(MBG), None, None, None, "MBG/NBD")
+            == pytest.approx(model.p_alive(2, 30.43, 38.86)))
+
+
+@pytest.mark.parametrize("name, args", [
+    ("P_ALIVE", (2, 30, 40, *ARGS)),
+    ("EXPECTED_PURCHASES", (39, 2, 30, 40, *ARGS)),
+    ("P_NO_PURCHASE", (39, 2, 30, 40, *ARGS)),
+])
+@pytest.mark.parametrize("bad", ["Pareto/NBD", 3, True, [["MBG/NBD", "BG/NBD"]]])
+def test_bad_model_gives_a_message(name, args, bad):
+    result = getattr(udfs, name)(*args, bad)
+    expected = ('model must be a single cell' if isinstance(bad, list)
+                else 'model must be "BG/NBD" or "MBG/NBD"')
+    assert result == f"{name}: {expected}"
+
+
+@pytest.mark.parametrize("choice, model_class", [("BG/NBD", BetaGeo), ("MBG/NBD", None)])
+def test_p_no_purchase_equals_the_engine(choice, model_class):
+    from clv_xl.models import ModifiedBetaGeo
+
+    model = (model_class or ModifiedBetaGeo).from_params(**BG)
+    got = flat(udfs.P_NO_PURCHASE(13, column(X), column(TX), column(T_), *ARGS, choice))
+    assert got == pytest.approx(list(model.prob_no_purchase(13, X, TX, T_)), rel=1e-12)
+    row = udfs.P_NO_PURCHASE([[0, 4, 52, 520]], 2, 30.43, 38.86, *ARGS, choice)[0]
+    assert row[0] == 1.0 and all(0 <= v <= 1 for v in row) and row == sorted(row, reverse=True)
+    # BG/NBD by hand: P(alive) ((alpha+T)/(alpha+T+t))^(r+x) + 1 - P(alive)
+    r, alpha = BG["r"], BG["alpha"]
+    alive = BetaGeo.from_params(**BG).p_alive(2, 30.43, 38.86)
+    by_hand = alive * ((alpha + 38.86) / (alpha + 38.86 + 4)) ** (r + 2) + 1 - alive
+    assert udfs.P_NO_PURCHASE(4, 2, 30.43, 38.86, *ARGS) == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_p_no_purchase_bad_input_and_table():
+    assert udfs.P_NO_PURCHASE(-1, 2, 30, 40, *ARGS) == "P_NO_PURCHASE: t must be 0 or more"
+    assert udfs.P_NO_PURCHASE(4, 2, 50, 40, *ARGS) == "P_NO_PURCHASE: recency must not exceed T"
+    assert udfs.P_NO_PURCHASE(4, 2, 30, 40, 0.24) == (
+        "P_NO_PURCHASE: alpha is missing: give r, alpha, a, b or the CLV_FIT table")
+    assert (udfs.P_NO_PURCHASE(4, 2, 30, 40, table(BG))
+            == udfs.P_NO_PURCHASE(4, 2, 30, 40, *ARGS))
+    got = flat(udfs.P_NO_PURCHASE([[4], [4], [None]], [[2], ["x"], [None]], [[30], [1], [None]],
+                                  [[40], [40], [None]], *ARGS))
+    assert isinstance(got[0], float) and got[1].startswith("P_NO_PURCHASE: frequency") and got[2] == ""
+
+
+def test_model_formulas_registered_with_the_model_argument():
+    for name in ("P_ALIVE", "EXPECTED_PURCHASES", "P_NO_PURCHASE"):
+        assert list(REGISTRY[name].args)[-1] == "model"
+        assert len(REGISTRY[name].help) <= 255
+    assert list(REGISTRY["P_NO_PURCHASE"].args) == [
+        "t", "frequency", "recency", "T", "r", "alpha", "a", "b", "model"]

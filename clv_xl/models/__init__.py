@@ -1,10 +1,11 @@
-"""Probabilistic client models: BG/NBD purchases, Gamma-Gamma spend, discounted CLV."""
+"""Probabilistic client models: BG/NBD and MBG/NBD purchases, Gamma-Gamma spend, discounted CLV."""
 
 from ._data import Compressed, compress, rfm_from_transactions
 from ._fit import ModelFitError
 from .bgnbd import BetaGeo
 from .discounted import DAYS_PER_MONTH, model_clv
 from .gamma_gamma import GammaGamma
+from .mbgnbd import ModifiedBetaGeo
 
 __all__ = [
     "BetaGeo",
@@ -12,6 +13,7 @@ __all__ = [
     "DAYS_PER_MONTH",
     "GammaGamma",
     "ModelFitError",
+    "ModifiedBetaGeo",
     "compress",
     "model_clv",
     "rfm_from_transactions",

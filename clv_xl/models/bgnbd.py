@@ -22,6 +22,7 @@ from ._fit import ModelFitError, as_float_array, fit_log_params, scalar_or_array
 PARAM_NAMES = ("r", "alpha", "a", "b")
 MIN_CLIENTS = 10
 MIN_REPEAT_CLIENTS = 5
+UNIT_NAMES = {1.0: "days", 7.0: "weeks", 365.25 / 12.0: "months"}
 
 
 class BetaGeo:
@@ -29,30 +30,47 @@ class BetaGeo:
 
     Build from known parameters with ``BetaGeo(params={...})`` or
     ``BetaGeo.from_params(r=..., alpha=..., a=..., b=...)``.
+
+    ``time_unit_days`` (optional, e.g. 7.0 for weeks) records the unit of
+    recency, T, t and alpha; ``model_clv`` uses it when given no unit.
     """
 
-    def __init__(self, params: dict | None = None):
+    MODEL = "BG/NBD"
+    # Dropout chances per client are x + DROPOUT_SHIFT: BG/NBD after each repeat purchase
+    # (x), MBG/NBD also right after the first purchase (x + 1). Everything that differs
+    # between the two models goes through this one number (see _loglik_and_grad).
+    DROPOUT_SHIFT = 0
+
+    def __init__(self, params: dict | None = None, time_unit_days: float | None = None):
         self.params_ = None
         self.se_ = None
         self.loglik_ = None
         self.n_clients_ = None
+        self.time_unit_days = _checked_unit(time_unit_days)
         if params is not None:
-            self.params_ = _checked_params(params)
+            self.params_ = _checked_params(params, self.MODEL)
 
     @classmethod
-    def from_params(cls, r: float, alpha: float, a: float, b: float) -> "BetaGeo":
+    def from_params(cls, r: float, alpha: float, a: float, b: float,
+                    time_unit_days: float | None = None):
         """A model with known parameters, without fitting."""
-        return cls(params={"r": r, "alpha": alpha, "a": a, "b": b})
+        return cls(params={"r": r, "alpha": alpha, "a": a, "b": b}, time_unit_days=time_unit_days)
+
+    @property
+    def time_unit(self) -> str:
+        """The time unit in words: "weeks", "days", "months", "N days" or "unspecified"."""
+        return unit_name(self.time_unit_days)
 
     def __repr__(self) -> str:
+        name = type(self).__name__
         if self.params_ is None:
-            return "BetaGeo()"
+            return f"{name}()"
         shown = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-        return f"BetaGeo({shown})"
+        return f"{name}({shown}; time unit {self.time_unit})"
 
     # ------------------------------------------------------------------ fit
-    def fit(self, frequency, recency, T, weights=None) -> "BetaGeo":
-        """Maximum-likelihood estimates of r, alpha, a, b.
+    def fit(self, frequency, recency, T, weights=None, time_unit_days: float | None = None):
+        """Maximum-likelihood estimates of r, alpha, a, b; returns self.
 
         Maximises the sum of Fader, Hardie & Lee (2005), eq. (6) in log form,
         over distinct (frequency, recency, T) rows weighted by their count.
@@ -62,27 +80,32 @@ class BetaGeo:
         data = compress(x, t_x, T, weights)
         n = float(data.weights.sum())
         n_repeat = float(data.weights[data.frequency > 0].sum())
-        _check_enough_data(n, n_repeat)
+        _check_enough_data(n, n_repeat, len(data.weights), self.MODEL)
+        k = data.frequency + self.DROPOUT_SHIFT
 
         def neg_loglik(theta):
-            ll, grad = _loglik_and_grad(theta, data.frequency, data.recency, data.T)
+            ll, grad = _loglik_and_grad(theta, data.frequency, data.recency, data.T, k)
             return -np.dot(data.weights, ll), -(grad @ data.weights)
 
         mean_rate = float(np.dot(data.weights, data.frequency) / np.dot(data.weights, data.T))
         start = [1.0, 1.0 / max(mean_rate, 1e-6), 1.0, 1.0]
-        result = fit_log_params(neg_loglik, start, PARAM_NAMES, "BG/NBD", n)
+        result = fit_log_params(neg_loglik, start, PARAM_NAMES, self.MODEL, n)
         self.params_ = dict(zip(PARAM_NAMES, map(float, result.params)))
         self.se_ = dict(zip(PARAM_NAMES, map(float, result.se)))
         self.loglik_ = result.loglik
         self.n_clients_ = int(round(n))
+        if time_unit_days is not None:
+            self.time_unit_days = _checked_unit(time_unit_days)
         return self
 
     # ---------------------------------------------------------- likelihood
     def loglik(self, frequency, recency, T):
         """Per-client log-likelihood, Fader, Hardie & Lee (2005), eq. (6)."""
         x, t_x, T = _checked_data(frequency, recency, T)
-        ll, _ = _loglik_and_grad(self._theta(), x.ravel(), t_x.ravel(), T.ravel())
-        return scalar_or_array(ll.reshape(x.shape))
+        shape = x.shape
+        x, t_x, T = x.ravel(), t_x.ravel(), T.ravel()
+        ll, _ = _loglik_and_grad(self._theta(), x, t_x, T, x + self.DROPOUT_SHIFT)
+        return scalar_or_array(ll.reshape(shape))
 
     # --------------------------------------------------------- predictions
     def p_alive(self, frequency, recency, T):
@@ -93,7 +116,8 @@ class BetaGeo:
         """
         r, alpha, a, b = self._theta()
         x, t_x, T = _checked_data(frequency, recency, T)
-        return scalar_or_array(np.exp(_log_p_alive(r, alpha, a, b, x, t_x, T)))
+        k = x + self.DROPOUT_SHIFT
+        return scalar_or_array(np.exp(_log_p_alive(r, alpha, a, b, x, t_x, T, k)))
 
     def conditional_expected_purchases(self, t, frequency, recency, T):
         """Expected purchases in (T, T+t] given the history (x, t_x, T).
@@ -101,13 +125,14 @@ class BetaGeo:
         Fader, Hardie & Lee (2005), eq. (10).
         """
         r, alpha, a, b = self._theta()
-        t = np.asarray(t, dtype=float)
+        t = _checked_horizon(t)
         x, t_x, T = _checked_data(frequency, recency, T)
         t, x, t_x, T = np.broadcast_arrays(t, x, t_x, T)
+        k = x + self.DROPOUT_SHIFT
         z = t / (alpha + T + t)
-        head = (a + b + x - 1.0) / (a - 1.0)
-        tail = _one_minus_scaled_hyp2f1(r, a, b, x, z)
-        log_alive = _log_p_alive(r, alpha, a, b, x, t_x, T)
+        head = (a + b + k - 1.0) / (a - 1.0)
+        tail = _one_minus_scaled_hyp2f1(r, a, b, x, z, k)
+        log_alive = _log_p_alive(r, alpha, a, b, x, t_x, T, k)
         return scalar_or_array(head * tail * np.exp(log_alive))
 
     def expected_purchases_new(self, t):
@@ -115,11 +140,26 @@ class BetaGeo:
 
         Fader, Hardie & Lee (2005), eq. (7).
         """
+        t = _checked_horizon(t)
+        zero = np.zeros_like(t)
+        return self.conditional_expected_purchases(t, zero, zero, zero)
+
+    def prob_no_purchase(self, t, frequency, recency, T):
+        """Probability of no purchase in (T, T+t] given the history: a churn measure.
+
+        A dead client buys nothing; an active one buys nothing in t with
+        probability E[exp(-lambda t)] under the posterior lambda ~ Gamma(r+x,
+        alpha+T) (Fader, Hardie & Lee 2005, eq. (10)'s derivation), so
+        P = 1 - P(alive) (1 - ((alpha+T)/(alpha+T+t))^(r+x)), with P(alive)
+        as in ``p_alive``. Falls from 1 at t = 0 towards 1 - P(alive).
+        """
         r, alpha, a, b = self._theta()
-        t = np.asarray(t, dtype=float)
-        z = t / (alpha + t)
-        x = np.zeros_like(t)
-        return scalar_or_array((a + b - 1.0) / (a - 1.0) * _one_minus_scaled_hyp2f1(r, a, b, x, z))
+        t = _checked_horizon(t)
+        x, t_x, T = _checked_data(frequency, recency, T)
+        t, x, t_x, T = np.broadcast_arrays(t, x, t_x, T)
+        alive = np.exp(_log_p_alive(r, alpha, a, b, x, t_x, T, x + self.DROPOUT_SHIFT))
+        buys_if_alive = -np.expm1(-(r + x) * np.log1p(t / (alpha + T)))
+        return scalar_or_array(np.clip(1.0 - alive * buys_if_alive, 0.0, 1.0))
 
     def sample(self, T, seed=None):
         """Draw (frequency, recency) for clients observed for T, from the model.
@@ -137,7 +177,9 @@ class BetaGeo:
         lam = rng.gamma(r, 1.0 / alpha, size=T.shape)
         p = rng.beta(a, b, size=T.shape)
         arrivals = rng.poisson(lam * T)
-        last_purchase = rng.geometric(p)
+        # Dropout chance number D ~ Geometric(p) on 1, 2, ...: BG/NBD's first chance
+        # follows repeat purchase 1, MBG/NBD's follows the first purchase (shift 1).
+        last_purchase = rng.geometric(p) - self.DROPOUT_SHIFT
         x = np.minimum(arrivals, last_purchase)
         repeat = x > 0
         t_x = np.zeros_like(T)
@@ -146,20 +188,47 @@ class BetaGeo:
 
     def _theta(self) -> np.ndarray:
         if self.params_ is None:
-            raise ValueError("BetaGeo has no parameters: call fit() or use from_params()")
+            raise ValueError(f"{type(self).__name__} has no parameters: call fit() or use "
+                             "from_params()")
         return np.array([self.params_[k] for k in PARAM_NAMES])
 
 
 # ---------------------------------------------------------------- helpers
-def _checked_params(params: dict) -> dict:
+def _checked_params(params: dict, model: str = "BG/NBD") -> dict:
     missing = [k for k in PARAM_NAMES if k not in params]
     if missing:
-        raise ValueError(f"BG/NBD needs parameters {PARAM_NAMES}; missing {missing}")
+        raise ValueError(f"{model} needs parameters {PARAM_NAMES}; missing {missing}")
     out = {k: float(params[k]) for k in PARAM_NAMES}
     bad = [k for k, v in out.items() if not (np.isfinite(v) and v > 0)]
     if bad:
-        raise ValueError(f"BG/NBD parameters must be positive and finite: {bad}")
+        raise ValueError(f"{model} parameters must be positive and finite: {bad}")
     return out
+
+
+def _checked_unit(time_unit_days):
+    if time_unit_days is None:
+        return None
+    unit = float(time_unit_days)
+    if not (np.isfinite(unit) and unit > 0):
+        raise ValueError("time_unit_days must be a positive number of days (7 for weeks)")
+    return unit
+
+
+def unit_name(time_unit_days) -> str:
+    """"weeks" for 7, "days" for 1, "months" for 365.25/12, else "N days"; "unspecified" for None."""
+    if time_unit_days is None:
+        return "unspecified"
+    for days, name in UNIT_NAMES.items():
+        if abs(time_unit_days - days) < 1e-9:
+            return name
+    return f"{time_unit_days:g} days"
+
+
+def _checked_horizon(t) -> np.ndarray:
+    t = as_float_array(t, "t")
+    if np.any(t < 0):
+        raise ValueError("t must be 0 or more")
+    return t
 
 
 def _checked_data(frequency, recency, T):
@@ -174,32 +243,44 @@ def _checked_data(frequency, recency, T):
     return x, t_x, T
 
 
-def _check_enough_data(n: float, n_repeat: float) -> None:
+def _check_enough_data(n: float, n_repeat: float, n_distinct: int = 2,
+                       model: str = "BG/NBD") -> None:
     if n < MIN_CLIENTS:
         raise ModelFitError(
-            f"too few clients to fit BG/NBD: {n:g}; need at least {MIN_CLIENTS}"
+            f"too few clients to fit {model}: {n:g}; need at least {MIN_CLIENTS}"
         )
     if n_repeat < MIN_REPEAT_CLIENTS:
         raise ModelFitError(
-            f"too few repeat clients to fit BG/NBD: {n_repeat:g} of {n:g} clients "
+            f"too few repeat clients to fit {model}: {n_repeat:g} of {n:g} clients "
             f"bought again; need at least {MIN_REPEAT_CLIENTS}"
+        )
+    if n_distinct < 2:
+        raise ModelFitError(
+            f"cannot fit {model}: all {n:g} clients have the same history (frequency, "
+            "recency, T); the data cannot identify the parameters"
         )
 
 
-def _loglik_and_grad(theta, x, t_x, T):
-    """Eq. (6) per client, as log(A + [x>0] B), and its gradient (4 x n).
+def _loglik_and_grad(theta, x, t_x, T, k=None):
+    """Eq. (6) per client, as log(A + [k>0] B), and its gradient (4 x n).
 
-    A = B(a, b+x)/B(a, b) (alpha+T)^-(r+x);  B = B(a+1, b+x-1)/B(a, b) (alpha+t_x)^-(r+x),
+    A = B(a, b+k)/B(a, b) (alpha+T)^-(r+x);  B = B(a+1, b+k-1)/B(a, b) (alpha+t_x)^-(r+x),
     both times Gamma(r+x) alpha^r / Gamma(r), combined with logaddexp. The
     Beta functions are expanded so that only three gammaln and three digamma
-    calls touch the data arrays: Gamma(b+x) = (b+x-1) Gamma(b+x-1) for x > 0.
+    calls touch the data arrays: Gamma(b+k) = (b+k-1) Gamma(b+k-1) for k > 0.
+
+    ``k`` is the number of dropout chances: k = x for BG/NBD (the default, eq. 6
+    as printed); k = x + 1 gives the MBG/NBD likelihood (Batislam, Denizel &
+    Filiztekin 2007, with Wagner & Hoppe's 2008 erratum). The gamma part (r, alpha,
+    x, t_x, T) is the same in both models; only the beta part sees k.
     """
     r, alpha, a, b = theta
-    repeat = x > 0
-    bx1 = b + np.where(repeat, x, 1.0) - 1.0  # b+x-1 for repeat clients, b otherwise
+    k = x if k is None else k
+    repeat = k > 0
+    bx1 = b + np.where(repeat, k, 1.0) - 1.0  # b+k-1 for k > 0, b otherwise
     log_at, log_atx = np.log(alpha + T), np.log(alpha + t_x)
-    lg_bx1, lg_abx = special.gammaln(bx1), special.gammaln(a + b + x)
-    lg_bx = np.where(repeat, lg_bx1 + np.log(bx1), lg_bx1)  # log Gamma(b+x)
+    lg_bx1, lg_abx = special.gammaln(bx1), special.gammaln(a + b + k)
+    lg_bx = np.where(repeat, lg_bx1 + np.log(bx1), lg_bx1)  # log Gamma(b+k)
     common = special.gammaln(a + b) - special.gammaln(b) - lg_abx
     log_A = lg_bx + common - (r + x) * log_at
     log_B = np.where(repeat, np.log(a) + lg_bx1 + common - (r + x) * log_atx, -np.inf)
@@ -210,8 +291,8 @@ def _loglik_and_grad(theta, x, t_x, T):
 
     dg = special.digamma
     dg_bx1 = dg(bx1)
-    dg_bx = np.where(repeat, dg_bx1 + 1.0 / bx1, dg_bx1)  # digamma(b+x)
-    d_common = dg(a + b) - dg(a + b + x)
+    dg_bx = np.where(repeat, dg_bx1 + 1.0 / bx1, dg_bx1)  # digamma(b+k)
+    d_common = dg(a + b) - dg(a + b + k)
     d_r = dg(r + x) - dg(r) + np.log(alpha) - w_A * log_at - w_B * log_atx
     d_alpha = r / alpha - (r + x) * (w_A / (alpha + T) + w_B / (alpha + t_x))
     d_a = d_common + w_B / a
@@ -219,27 +300,33 @@ def _loglik_and_grad(theta, x, t_x, T):
     return ll, np.vstack([d_r, d_alpha, d_a, d_b])
 
 
-def _log_p_alive(r, alpha, a, b, x, t_x, T):
-    repeat = x > 0
-    xb = np.where(repeat, x, 1.0)
-    log_odds_dead = np.log(a) - np.log(b + xb - 1.0) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+def _log_p_alive(r, alpha, a, b, x, t_x, T, k=None):
+    """log P(alive) = -log(1 + [k>0] a/(b+k-1) ((alpha+T)/(alpha+t_x))^(r+x)); k as in _loglik_and_grad."""
+    k = x if k is None else k
+    repeat = k > 0
+    kb = np.where(repeat, k, 1.0)
+    log_odds_dead = np.log(a) - np.log(b + kb - 1.0) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
     return np.where(repeat, -np.logaddexp(0.0, log_odds_dead), 0.0)
 
 
-def _one_minus_scaled_hyp2f1(r, a, b, x, z):
-    """1 - (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z), the bracket of eqs. (7) and (10).
+def _one_minus_scaled_hyp2f1(r, a, b, x, z, k=None):
+    """1 - (1-z)^(r+x) 2F1(r+x, b+k; a+b+k-1; z), the bracket of eqs. (7) and (10).
 
-    Euler's transformation 2F1(A,B;C;z) = (1-z)^(C-A-B) 2F1(C-A,C-B;C;z) turns
-    it into 1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z): the first two
+    (k = x for BG/NBD; k = x + 1 for MBG/NBD.) Euler's transformation
+    2F1(A,B;C;z) = (1-z)^(C-A-B) 2F1(C-A,C-B;C;z) turns it into
+    1 - (1-z)^(a-1) 2F1(a+b-1-r+k-x, a-1; a+b+k-1; z): the first two
     arguments no longer grow with x, so heavy buyers neither overflow nor
     lose precision, and the series converges quickly for z < 1.
     """
-    c = a + b + x - 1.0
-    f = special.hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
+    k = x if k is None else k
+    c = a + b + k - 1.0
+    p = a + b - 1.0 - r + (k - x)
+    f = special.hyp2f1(p, a - 1.0, c, z)
     bad = ~np.isfinite(f)
     if np.any(bad):
         f = np.array(f, dtype=float)
-        f[bad] = _hyp2f1_series(a + b - 1.0 - r, a - 1.0, np.broadcast_to(c, f.shape)[bad],
+        f[bad] = _hyp2f1_series(np.broadcast_to(p, f.shape)[bad], a - 1.0,
+                                np.broadcast_to(c, f.shape)[bad],
                                 np.broadcast_to(z, f.shape)[bad])
     return 1.0 - np.exp((a - 1.0) * np.log1p(-z)) * f
 

@@ -29,13 +29,15 @@ def model_clv(
     months: int = 12,
     monthly_discount_rate: float = 0.01,
     margin: float = 1.0,
-    time_unit_days: float = 7.0,
+    time_unit_days: float | None = None,
 ):
     """Discounted expected margin over the next ``months`` months, per client.
 
-    ``bgnbd`` is a fitted (or parameterised) BetaGeo whose time unit is
-    ``time_unit_days`` days (7 for weeks, 1 for days); ``recency`` and ``T``
-    are in that unit. ``gamma_gamma`` is a GammaGamma model giving the
+    ``bgnbd`` is a fitted (or parameterised) BetaGeo or ModifiedBetaGeo whose
+    time unit is ``time_unit_days`` days (7 for weeks, 1 for days); ``recency``
+    and ``T`` are in that unit. Left as None, the model's own
+    ``time_unit_days`` is used, else 7 (weeks); a value that contradicts the
+    model's own unit raises ValueError. ``gamma_gamma`` is a GammaGamma model giving the
     expected spend per purchase from (frequency, monetary_value); pass None
     to use ``monetary_value`` as the expected spend directly. ``margin`` is
     the profit share of spend (1.0 = revenue). Implements the sum in the
@@ -43,6 +45,12 @@ def model_clv(
     purchases and eq. (5) of Fader, Hardie & Lee (2005, "RFM and CLV") for
     the spend.
     """
+    own_unit = getattr(bgnbd, "time_unit_days", None)
+    if time_unit_days is None:
+        time_unit_days = 7.0 if own_unit is None else own_unit
+    elif own_unit is not None and abs(own_unit - time_unit_days) > 1e-9 * own_unit:
+        raise ValueError(f"time_unit_days={time_unit_days:g} contradicts the model's time unit "
+                         f"({own_unit:g} days)")
     months = int(months)
     if months < 0:
         raise ValueError("months must be >= 0")

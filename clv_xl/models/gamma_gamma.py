@@ -32,6 +32,7 @@ class GammaGamma:
         self.loglik_ = None
         self.n_clients_ = None
         self.n_excluded_ = None
+        self.notes_ = []
         if params is not None:
             self.params_ = _checked_params(params)
 
@@ -52,7 +53,9 @@ class GammaGamma:
         Maximises the sum of the log marginal density of the mean spend,
         Fader & Hardie (2013) note, eq. (4) (the f(m_x | p, q, gamma, x) of
         Fader, Hardie & Lee 2005). Clients with no repeat purchase or a mean
-        spend <= 0 are left out and counted in ``n_excluded_``.
+        spend <= 0 (e.g. net of refunds) are left out, counted in ``n_excluded_``
+        and explained in ``notes_`` (a list of sentences); they never make the
+        fit fail by themselves.
         """
         x = as_float_array(frequency, "frequency").ravel()
         m = as_float_array(monetary_value, "monetary_value").ravel()
@@ -61,6 +64,7 @@ class GammaGamma:
             raise ValueError("frequency, monetary_value and weights must have the same length")
         keep = (x > 0) & (m > 0) & (w > 0)
         self.n_excluded_ = int(np.sum(~keep))
+        self.notes_ = _exclusion_notes(x, m, w)
         x, m, w = x[keep], m[keep], w[keep]
         n = float(w.sum())
         if n < MIN_CLIENTS:
@@ -116,6 +120,24 @@ class GammaGamma:
         if self.params_ is None:
             raise ValueError("GammaGamma has no parameters: call fit() or use from_params()")
         return np.array([self.params_[k] for k in PARAM_NAMES])
+
+
+def _exclusion_notes(x, m, w) -> list:
+    """Readable sentences on the rows left out of a Gamma-Gamma fit."""
+    reasons = [
+        ((w > 0) & (x == 0), "with no repeat purchase (the model needs at least one)"),
+        ((w > 0) & (x > 0) & (m == 0), "with a mean repeat spend of 0"),
+        ((w > 0) & (x > 0) & (m < 0), "with a negative mean repeat spend (refunds "
+                                      "exceeding purchases)"),
+        (w <= 0, "with a weight of 0 or less"),
+    ]
+    notes = []
+    for mask, why in reasons:
+        count = int(mask.sum())
+        if count:
+            noun = "client" if count == 1 else "clients"
+            notes.append(f"{count:,} {noun} {why} left out of the Gamma-Gamma fit")
+    return notes
 
 
 def _checked_params(params: dict) -> dict:

@@ -5,6 +5,6 @@ formulas (:mod:`clv_xl.template.formulas`) that compute what :func:`clv_xl.metri
 computes. See docs/template.md.
 """
 
-from .build import SHEET_ORDER, build_template
+from .build import SHEET_ORDER, build_books, build_template
 
-__all__ = ["SHEET_ORDER", "build_template"]
+__all__ = ["SHEET_ORDER", "build_books", "build_template"]

@@ -1,11 +1,11 @@
-"""``python -m clv_xl.template [OUT_DIR] [--demo]``: write the template (and the demo book)."""
+"""``python -m clv_xl.template [OUT_DIR] [--demo]``: write the committed books."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from .build import build_template
+from .build import build_books
 
 
 def main(argv=None) -> None:
@@ -13,11 +13,8 @@ def main(argv=None) -> None:
     parser.add_argument("out", nargs="?", type=Path, default=Path("workbook"))
     parser.add_argument("--demo", action="store_true", help="also write clv_demo.xlsx")
     args = parser.parse_args(argv)
-    print(build_template(args.out / "clv_template.xlsx"))
-    if args.demo:
-        from ..demo import demo_data
-
-        print(build_template(args.out / "clv_demo.xlsx", demo_data()))
+    for path in build_books(args.out, args.demo):
+        print(path)
 
 
 if __name__ == "__main__":

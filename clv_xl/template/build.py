@@ -12,7 +12,7 @@ from ..schema import CLIENTS, CONTACTS, SEGMENTS, SESSIONS
 from . import styles
 from .dashboard import add_dashboard, add_segments
 from .inputs import add_input_sheet, add_settings
-from .pages import FORECAST_HEADERS, ISSUES_HEADERS, add_headers_only, add_start, add_xlwings_conf
+from .pages import add_forecast, add_issues, add_start, add_xlwings_conf
 
 SHEET_ORDER = ("Start", "Settings", CLIENTS.name, SESSIONS.name, CONTACTS.name, "Segments",
                "Dashboard", "Forecast", "Issues", "xlwings.conf")
@@ -43,16 +43,29 @@ def build_template(path, data=None, as_of=None) -> Path:
     names = _segment_names(data)
     add_segments(wb, names)
     add_dashboard(wb, len(names))
-    add_headers_only(wb, "Forecast", FORECAST_HEADERS,
-                     "Filled by the batch run (clv-xl recompute), coming in a later release.")
-    add_headers_only(wb, "Issues", ISSUES_HEADERS,
-                     "Rows the batch run could not use, and why; filled by the batch run.")
+    add_forecast(wb)
+    add_issues(wb)
     add_xlwings_conf(wb)
     assert tuple(wb.sheetnames) == SHEET_ORDER, wb.sheetnames
     wb.active = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+def build_books(folder, demo: bool = False) -> list[Path]:
+    """The committed books: the template, its macro-enabled copy with the VBA source beside it,
+    and with ``demo`` the demo book. Returns the paths written."""
+    from ..demo import demo_data
+    from .macro import build_macro_template, write_vba_sources
+
+    folder = Path(folder)
+    template = build_template(folder / "clv_template.xlsx")
+    written = [template, build_macro_template(template, folder / "clv_template.xlsm")]
+    write_vba_sources(folder / "vba")
+    if demo:
+        written.append(build_template(folder / "clv_demo.xlsx", demo_data()))
+    return written
 
 
 def _segment_names(data) -> list[str]:

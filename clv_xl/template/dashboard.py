@@ -12,6 +12,7 @@ from ..schema import RISK_BANDS, SEGMENTS
 from . import styles
 from .formulas import COMPUTED_BY_KEY, S_AMOUNT, S_DATE, S_STATUS
 from .inputs import _protect
+from .pages import FORECAST_FIGURE_ROW, FORECAST_FIGURES
 
 #: Rows of the Segments sheet that take a segment name (prefilled, editable).
 SEGMENT_ROWS = 10
@@ -147,8 +148,11 @@ KPI_FIRST_ROW = 5
 BAND_ROW = 14  # header of the "clients by risk band" table
 MONTH_ROW = 20  # header of the "revenue by month" table
 MONTHS = 12
-#: What prints (and what docs/dashboard.png shows): the tables and the three charts.
-PRINT_AREA = "A1:V34"
+#: The "Model forecast" block: the figures of the Forecast sheet (filled by Recompute).
+MODEL_ROW = 35
+#: What prints: the tables, the three charts and the model block (docs/dashboard.png shows
+#: the part above the model block).
+PRINT_AREA = f"A1:V{MODEL_ROW + 1 + len(FORECAST_FIGURES)}"
 
 
 def add_dashboard(wb, n_segments: int) -> None:
@@ -189,6 +193,7 @@ def add_dashboard(wb, n_segments: int) -> None:
         styles.write(ws, f"C{r}", f'={_REVENUE},{S_DATE},">="&B{r},{S_DATE},"<"&EDATE(B{r},1))',
                      border=styles.BOX, number_format=styles.MONEY_FORMAT)
 
+    _model_block(ws)
     ws.column_dimensions["A"].width = 2
     ws.column_dimensions["B"].width = 24
     ws.column_dimensions["C"].width = 16
@@ -201,6 +206,24 @@ def add_dashboard(wb, n_segments: int) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_area = PRINT_AREA
     _protect(ws)
+
+
+def _model_block(ws) -> None:
+    """The Forecast sheet's figures, by formula: blank until the first Recompute."""
+    styles.write(ws, f"B{MODEL_ROW}", "Model forecast", styles.SUBTITLE)
+    styles.write(ws, f"D{MODEL_ROW}", '=IF(Forecast!A2="","Press Recompute (clv_template.xlsm) '
+                 'or run clv-xl recompute BOOK.xlsx to fill these.","From the last Recompute: '
+                 'see the Forecast sheet.")', styles.NOTE)
+    for i, (label, fmt) in enumerate(FORECAST_FIGURES):
+        r = MODEL_ROW + 1 + i
+        source = f"Forecast!B{FORECAST_FIGURE_ROW + i}"
+        styles.write(ws, f"B{r}", label, styles.BOLD, fill=styles.KPI_FILL, border=styles.BOX,
+                     alignment=styles.MIDDLE_WRAP)
+        cell = styles.write(ws, f"C{r}", f'=IF({source}="","",{source})', styles.BOLD,
+                            number_format=fmt or "General", fill=styles.KPI_FILL,
+                            border=styles.BOX, alignment=styles.MIDDLE)
+        cell.protection = styles.LOCKED
+        ws.row_dimensions[r].height = 30
 
 
 def _small_header(ws, row: int, texts) -> None:

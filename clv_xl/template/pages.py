@@ -1,4 +1,4 @@
-"""The Start page, the Forecast and Issues sheets (headers only), and the xlwings.conf sheet."""
+"""The Start page, the Forecast and Issues sheets (filled by the batch run), and xlwings.conf."""
 
 from __future__ import annotations
 
@@ -8,9 +8,33 @@ from ..schema import CLIENTS, CONTACTS, SESSIONS
 from . import styles
 from .inputs import CLIENT_SPARE_ROWS, _protect
 
-#: Headers of the sheets the batch run fills (a later issue writes their rows).
-FORECAST_HEADERS = ("Client ID", "Segment", "Expected sessions (12 months)", "P(alive)",
-                    "Expected order value", "Forecast CLV (12 months)", "Model")
+#: The Forecast sheet, filled by the batch run (``clv-xl recompute`` or the Recompute button):
+#: A1 the title, A2 the status line of the last recompute, the figures from row
+#: FORECAST_FIGURE_ROW (label in A, value in B), then the header at FORECAST_HEADER_ROW and one
+#: row per client. Each entry: (header, number format or None for text).
+FORECAST_COLUMNS = (
+    ("Client ID", None), ("Name", None), ("Segment", None), ("Stage", None),
+    ("Churn risk", styles.NUMBER_FORMAT), ("Risk band", None), ("Main reason", None),
+    ("Revenue", styles.MONEY_FORMAT), ("CLV", styles.MONEY_FORMAT), ("TLV", styles.MONEY_FORMAT),
+    ("P(alive)", styles.PERCENT_FORMAT), ("Expected sessions (12 months)", styles.NUMBER_FORMAT),
+    ("Expected order value", styles.MONEY_FORMAT), ("Model CLV (12 months)", styles.MONEY_FORMAT),
+)
+FORECAST_HEADERS = tuple(header for header, _ in FORECAST_COLUMNS)
+#: The figures of the Forecast sheet (label, number format); the Dashboard refers to them.
+FORECAST_FIGURES = (
+    ("Clients in the forecast", styles.COUNT_FORMAT),
+    ("Clients likely active (P(alive) >= 50%)", styles.COUNT_FORMAT),
+    ("Expected sessions, next 12 months", styles.NUMBER_FORMAT),
+    ("Expected revenue, next 12 months", styles.MONEY_FORMAT),
+    ("Model CLV, next 12 months (total)", styles.MONEY_FORMAT),
+    ("Model", None),
+)
+FORECAST_STATUS_CELL = "A2"
+FORECAST_FIGURE_ROW = 4
+FORECAST_HEADER_ROW = FORECAST_FIGURE_ROW + len(FORECAST_FIGURES) + 1
+#: Start shows the status line of the last recompute with this formula.
+STATUS_FORMULA = f'=IF(Forecast!{FORECAST_STATUS_CELL}="","Not recomputed yet: press Recompute '\
+    f'(clv_template.xlsm) or run clv-xl recompute BOOK.xlsx",Forecast!{FORECAST_STATUS_CELL})'
 ISSUES_HEADERS = ("Sheet", "Row", "Column", "Value", "Problem", "Severity")
 
 #: xlwings reads its settings from a sheet of this name: keys in column A, values in B.
@@ -23,8 +47,8 @@ SHEET_GUIDE = (
     (CONTACTS.name, CONTACTS.help),
     ("Segments", "CLV, TLV, clients and the share at risk for each segment."),
     ("Dashboard", "The key figures and charts on one page."),
-    ("Forecast", "Model forecasts per client, filled by the batch run (coming)."),
-    ("Issues", "Rows the batch run could not use, and why (coming)."),
+    ("Forecast", "Today's figures and the model forecast per client, filled by Recompute."),
+    ("Issues", "Rows Recompute could not use or found suspicious: sheet, row, column, why."),
 )
 
 STEPS = (
@@ -53,9 +77,12 @@ NOTES = (
      "=CLV_SUMMARY(...)): pip install clv-xl, then xlwings addin install; in the xlwings "
      "ribbon tab click Import Functions. This book already tells xlwings where they are "
      "(hidden sheet xlwings.conf: UDF Modules = clv_xl.udfs)."),
-    ("Recompute button", "The button that runs the model forecast into Forecast and Issues "
-     "comes with the macro-enabled copy of this book (clv_template.xlsm) in a later release. "
-     "Until then: clv-xl summary BOOK.xlsx on the command line."),
+    ("Recompute button", "In the macro-enabled copy of this book (clv_template.xlsm), the "
+     "Recompute button here and on the Dashboard reads Clients, Sessions and Contacts and fills "
+     "Forecast and Issues; progress shows in the status bar. It needs Python once per computer: "
+     "pip install clv-xl, then xlwings addin install, then restart Excel and enable macros. If "
+     "the add-in is missing, the button says so in a message box and changes nothing. Without "
+     "Excel macros: clv-xl recompute BOOK.xlsx on the command line."),
 )
 
 
@@ -66,6 +93,7 @@ def add_start(wb) -> None:
     styles.write(ws, "B2", "For small service businesses: what each client is worth over a "
                  "lifetime, and who is about to leave, and why.", styles.FONT,
                  alignment=styles.WRAP)
+    styles.write(ws, "B3", STATUS_FORMULA, styles.NOTE, alignment=styles.WRAP)
     r = 4
     styles.write(ws, f"B{r}", "How to use it", styles.SUBTITLE)
     for i, step in enumerate(STEPS, start=1):
@@ -92,16 +120,41 @@ def add_start(wb) -> None:
     _protect(ws)
 
 
-def add_headers_only(wb, name: str, headers, note: str) -> None:
-    """A sheet with a header row for a later batch run to fill."""
-    ws = wb.create_sheet(name)
-    for j, header in enumerate(headers, start=1):
-        cell = ws.cell(1, j, header)
-        styles.style_header(cell, "computed")
-        ws.column_dimensions[cell.column_letter].width = max(12, len(header) + 4)
-    styles.write(ws, "A3", note, styles.NOTE)
-    ws.row_dimensions[1].height = 32
+def add_forecast(wb) -> None:
+    """The Forecast sheet: title, an empty status line, the figure labels, the header, and one
+    styled empty client row whose cell formats the batch run reuses for every client row."""
+    ws = wb.create_sheet("Forecast")
+    styles.write(ws, "A1", "Forecast", styles.TITLE)
+    styles.write(ws, FORECAST_STATUS_CELL, None, styles.NOTE)
+    for i, (label, fmt) in enumerate(FORECAST_FIGURES):
+        r = FORECAST_FIGURE_ROW + i
+        styles.write(ws, f"A{r}", label, styles.BOLD)
+        styles.write(ws, f"B{r}", None, styles.BOLD,
+                     number_format=fmt or "General", fill=styles.KPI_FILL, border=styles.BOX)
+    _table_header(ws, FORECAST_COLUMNS, FORECAST_HEADER_ROW)
+    ws.column_dimensions["A"].width = 36
+    ws.freeze_panes = f"B{FORECAST_HEADER_ROW + 1}"
+
+
+def add_issues(wb) -> None:
+    """The Issues sheet: the header and one styled empty row."""
+    ws = wb.create_sheet("Issues")
+    _table_header(ws, [(h, "0" if h == "Row" else None) for h in ISSUES_HEADERS], 1)
+    for letter, width in zip("ABCDEF", (12, 8, 16, 24, 60, 10)):
+        ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A2"
+
+
+def _table_header(ws, columns, row: int) -> None:
+    for j, (header, fmt) in enumerate(columns, start=1):
+        cell = ws.cell(row, j, header)
+        styles.style_header(cell, "computed")
+        ws.column_dimensions[cell.column_letter].width = max(12, min(len(header) + 4, 22))
+        body = ws.cell(row + 1, j)
+        body.font = styles.FONT
+        if fmt:
+            body.number_format = fmt
+    ws.row_dimensions[row].height = 32
 
 
 def add_xlwings_conf(wb) -> None:

@@ -1,0 +1,181 @@
+"""How long ``clv-xl recompute`` takes, against a plain python-calamine read of the same book.
+
+    python bench/recompute.py [--sizes 10000:100000,100000:1000000] [--keep DIR]
+
+For each size (clients:sessions) it makes a synthetic book: the empty template, its Clients,
+Sessions and Contacts sheets filled with a vectorised synthetic log (values only, as a book
+whose computed columns were never calculated; about 1% of the session rows carry errors), then
+in separate child processes, one after the other in this run:
+
+- the plain read: python-calamine opens the book and reads Settings, Clients, Sessions and
+  Contacts to Python lists (``to_python``), nothing else;
+- the recompute: ``clv_xl.batch.pipeline.recompute`` on a ``FileBook`` (read, validate,
+  compute, forecast, write: the book replaced atomically, with a backup).
+
+It prints seconds per stage, the peak memory (max RSS) of each child, and the ratio of the
+whole recompute to the plain read. Target: under 3x at 1,000,000 sessions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+AS_OF = pd.Timestamp("2026-06-30")
+INPUT_SHEETS = ("Settings", "Clients", "Sessions", "Contacts")
+
+
+def synthetic(n_clients: int, n_sessions: int, seed: int = 7):
+    """(clients, sessions, contacts) as lists of rows under the schema headers."""
+    from clv_xl.schema import CLIENTS, CONTACTS, SEGMENTS, SESSIONS
+
+    rng = np.random.default_rng(seed)
+    ids = np.char.add("C", np.char.zfill(np.arange(1, n_clients + 1).astype(str), 6))
+    first = AS_OF - pd.to_timedelta(rng.integers(30, 3 * 365, n_clients), unit="D")
+    clients = pd.DataFrame({
+        "Client ID": ids, "Name": np.char.add("Client ", ids),
+        "Segment": rng.choice(SEGMENTS, n_clients), "First contact": first,
+        "Channel": rng.choice(["Website", "Instagram", "Referral"], n_clients),
+        "Acquisition cost": np.round(rng.gamma(2.0, 20.0, n_clients), 2),
+        "Referred by": None, "Notes": None})
+    # sessions: clients with a taste for coming back (gamma-mixed rates), dated after their
+    # first contact; a few cancelled, rescheduled or booked ahead
+    weight = rng.gamma(0.8, 1.0, n_clients)
+    who = rng.choice(n_clients, n_sessions, p=weight / weight.sum())
+    span = (AS_OF - first[who]).days.to_numpy()
+    date = first[who] + pd.to_timedelta((rng.random(n_sessions) * span).astype(int), unit="D")
+    status = rng.choice(["Completed", "Cancelled", "Rescheduled", "Booked"], n_sessions,
+                        p=[0.86, 0.07, 0.04, 0.03])
+    booked = status == "Booked"
+    date = date.where(~booked, AS_OF + pd.to_timedelta(rng.integers(1, 60, n_sessions), "D"))
+    amount = np.where(status == "Completed", np.round(rng.gamma(3.0, 80.0, n_sessions), 2), 0.0)
+    sessions = pd.DataFrame({"Date": date, "Client ID": ids[who],
+                             "Package": rng.choice(["Mini", "Family", "Wedding"], n_sessions),
+                             "Amount": amount.astype(object), "Status": status})
+    sessions = sessions.sort_values("Date", kind="stable").reset_index(drop=True)
+    bad = rng.choice(n_sessions, n_sessions // 100, replace=False)
+    sessions.loc[bad[0::3], "Amount"] = "n/a"
+    sessions.loc[bad[1::3], "Client ID"] = "X-unknown"
+    sessions.loc[bad[2::3], "Status"] = "Done"
+    n_contacts = n_sessions // 4
+    to = rng.integers(0, n_clients, n_contacts)
+    direction = rng.choice(["Out", "In"], n_contacts, p=[0.7, 0.3])
+    contacts = pd.DataFrame({
+        "Date": AS_OF - pd.to_timedelta(rng.integers(0, 3 * 365, n_contacts), unit="D"),
+        "Client ID": ids[to], "Channel": rng.choice(["Email", "Phone"], n_contacts),
+        "Direction": direction,
+        "Replied": np.where(direction == "Out", rng.choice(["Yes", "No"], n_contacts), None)})
+    frames = {CLIENTS.name: clients, SESSIONS.name: sessions, CONTACTS.name: contacts}
+    for sheet in (CLIENTS, SESSIONS, CONTACTS):
+        assert list(frames[sheet.name].columns) == sheet.headers
+    return frames
+
+
+def make_book(path: Path, n_clients: int, n_sessions: int) -> Path:
+    """The template with the synthetic tables written into its input sheets."""
+    from clv_xl.batch.file_book import write_outputs
+    from clv_xl.template import build_template
+
+    empty = build_template(path.with_name("empty.xlsx"), as_of=AS_OF.date())
+    grids = {}
+    for name, frame in synthetic(n_clients, n_sessions).items():
+        columns = {c: (frame[c].dt.to_pydatetime() if str(frame[c].dtype).startswith("datetime")
+                       else frame[c].to_numpy(object)) for c in frame.columns}
+        rows = [list(r) for r in zip(*columns.values())]
+        grids[name] = [list(frame.columns), *rows]
+    write_outputs(empty, grids, out=path)
+    return path
+
+
+def child_read(path: str) -> dict:
+    from python_calamine import CalamineWorkbook
+
+    start = time.perf_counter()
+    book = CalamineWorkbook.from_path(path)
+    rows = {name: len(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+            for name in INPUT_SHEETS}
+    return {"seconds": time.perf_counter() - start, "rows": rows}
+
+
+def child_recompute(path: str) -> dict:
+    from clv_xl.batch.file_book import FileBook
+    from clv_xl.batch.pipeline import recompute
+
+    start = time.perf_counter()
+    outputs = recompute(FileBook(path))
+    return {"seconds": time.perf_counter() - start, "stages": outputs.timings,
+            "counts": outputs.counts, "model": outputs.figures[-1][1]}
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited from the
+    parent across exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(kind: str, path: Path) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--child", kind, str(path)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000:100000,100000:1000000")
+    parser.add_argument("--keep", type=Path, help="keep the books in this folder")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, path = args.child
+        result = child_read(path) if kind == "read" else child_recompute(path)
+        result["peak_mb"] = peak_mb()
+        print(json.dumps(result, default=str))
+        return
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="clv-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        for size in args.sizes.split(","):
+            n_clients, n_sessions = (int(v) for v in size.split(":"))
+            book = folder / f"bench_{n_clients}_{n_sessions}.xlsx"
+            start = time.perf_counter()
+            if not book.exists():  # --keep DIR: a second run reuses the books
+                make_book(book, n_clients, n_sessions)
+            made = time.perf_counter() - start
+            print(f"\n{n_clients:,} clients, {n_sessions:,} sessions: {book.name} "
+                  f"{book.stat().st_size / 1e6:.1f} MB (made in {made:.0f} s)")
+            read = run_child("read", book)
+            work = run_child("recompute", book)
+            stages = work["stages"]
+            print(f"  plain python-calamine read: {read['seconds']:6.2f} s   "
+                  f"peak {read['peak_mb']:6.0f} MB")
+            print(f"  recompute, whole:           {work['seconds']:6.2f} s   "
+                  f"peak {work['peak_mb']:6.0f} MB")
+            print("    " + "  ".join(f"{k} {v:.2f} s" for k, v in stages.items()))
+            counts = work["counts"]
+            print(f"    {counts['clients_computed']:,} clients computed, {counts['errors']:,} "
+                  f"rows left out, {counts['warnings']:,} warnings; model: {work['model']}")
+            print(f"  recompute / plain read: {work['seconds'] / read['seconds']:.2f}x "
+                  f"(target: 3x or less at 1,000,000 sessions)")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,493 @@
+"""The headless door of the batch run: a workbook file on disk as a :class:`~.book.Book`.
+
+Reading: python-calamine (blank cells become None). Writing: only the output parts. The
+book's zip is copied member by member, byte for byte as stored (input sheets, VBA project,
+charts, tables, styles untouched), except the worksheet XML of Forecast and Issues, whose
+``<sheetData>`` is replaced by rows generated here (the rest of their XML, such as column widths
+and frozen panes, is kept). Text is written as inline strings (``t="inlineStr"``), XML-escaped,
+so text from a cell can never become a formula; numbers as ``<v>``; dates as serial numbers
+with a date style of the book. Each cell reuses the style (``s=``) of the template's cell at
+the same place above the table, and the styles of the first table row for every table row.
+
+Safety: a lock file (``~$BOOK.xlsx`` of Excel, ``.~lock.BOOK.xlsx#`` of LibreOffice) or a book
+that cannot be opened for writing is refused with one message. The new book is written to a
+temporary file beside the target, flushed to disk, the previous version kept as
+``BOOK.bak.xlsx`` and only then moved over the book (``os.replace``); on any failure the
+temporary file is removed and the book is left as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+import shutil
+import struct
+import tempfile
+import zlib
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
+from defusedxml import ElementTree
+from openpyxl.utils import get_column_letter
+
+from ..book_io import BookError, check_size
+from ..template.pages import FORECAST_HEADER_ROW
+from .outputs import forecast_grid, issues_grid
+
+FORECAST, ISSUES = "Forecast", "Issues"
+#: Sheet name -> the row of its table header (the row below it styles every table row).
+OUTPUT_SHEETS = {FORECAST: FORECAST_HEADER_ROW, ISSUES: 1}
+_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_NS_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+
+
+class FileBook:
+    """A .xlsx/.xlsm file. ``out``: write the result there instead of replacing the book.
+    ``on_progress(stage, fraction)`` is called as the run goes."""
+
+    def __init__(self, path, out=None, on_progress=None) -> None:
+        self.path = Path(path)
+        self.out = Path(out) if out is not None else None
+        self.name = self.path.name
+        self.on_progress = on_progress
+        self.written: Path | None = None
+        self.backup: Path | None = None
+        if not self.path.is_file():
+            raise BookError(f"{self.path} does not exist")
+        if self.path.suffix.lower() not in (".xlsx", ".xlsm"):
+            raise BookError(f"{self.name}: recompute reads and writes .xlsx or .xlsm books")
+        if self.out is not None and self.out.suffix.lower() != self.path.suffix.lower():
+            raise BookError(f"--out {self.out.name}: use the book's extension "
+                            f"({self.path.suffix}), or Excel will refuse to open it")
+        check_size(self.path)
+        check_writable(self.target)
+        from python_calamine import CalamineWorkbook
+
+        try:
+            self._reader = CalamineWorkbook.from_path(str(self.path))
+        except Exception as exc:  # noqa: BLE001 - calamine raises its own error types
+            raise BookError(f"{self.name} cannot be read as a workbook: {exc}") from None
+
+    @property
+    def target(self) -> Path:
+        return self.out if self.out is not None else self.path
+
+    # --- the Book interface ---------------------------------------------------------------
+
+    def sheet_names(self) -> list[str]:
+        return list(self._reader.sheet_names)
+
+    def read_rows(self, sheet: str) -> list[list]:
+        rows = self._reader.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        return [[None if v == "" else v for v in row] for row in rows]
+
+    def write_outputs(self, outputs) -> None:
+        grids = {FORECAST: forecast_grid(outputs), ISSUES: issues_grid(outputs)}
+        self.written, self.backup = write_outputs(self.path, grids, self.out)
+
+    def progress(self, stage: str, fraction: float) -> None:
+        if self.on_progress is not None:
+            self.on_progress(stage, fraction)
+
+
+# --- safety -----------------------------------------------------------------------------------
+
+def lock_files(path: Path) -> list[Path]:
+    """The lock files Excel and LibreOffice keep beside a book they have open."""
+    names = {f"~${path.name}", f"~${path.name[2:]}", f".~lock.{path.name}#"}
+    return [path.with_name(n) for n in sorted(names) if path.with_name(n).exists()]
+
+
+def check_writable(path: Path) -> None:
+    """Refuse a book that is open in Excel or LibreOffice, or that cannot be written."""
+    locks = lock_files(path)
+    if locks:
+        raise BookError(f"{path.name} is open in Excel or LibreOffice (lock file {locks[0].name}"
+                        "): close it and run again (if it is not open, delete the lock file)")
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.exists():
+        try:
+            with open(path, "r+b"):
+                pass
+        except OSError as exc:
+            raise BookError(f"{path.name} cannot be opened for writing ({exc.strerror}): is it "
+                            "open in another program, or read-only?") from None
+    if not os.access(folder, os.W_OK):
+        raise BookError(f"cannot write in the folder {folder}")
+
+
+def backup_path(path: Path) -> Path:
+    """``BOOK.bak.xlsx`` beside ``BOOK.xlsx``."""
+    return path.with_name(f"{path.stem}.bak{path.suffix}")
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+def write_outputs(source: Path, grids: dict[str, list[list]], out: Path | None = None):
+    """Write ``source`` with the given sheets' rows replaced, atomically, to ``out`` (default:
+    over ``source``, keeping the previous version as BOOK.bak.xlsx). Returns (written, backup)."""
+    target = out if out is not None else source
+    check_writable(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp",
+                                    dir=target.parent if str(target.parent) else ".")
+    tmp = Path(tmp_name)
+    backup = staging = None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            patch_book(source, handle, grids)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if target.exists():
+            staging = _staged_copy(target)  # the previous version, under a temporary name
+        os.replace(tmp, target)
+    except PermissionError as exc:
+        _remove(tmp)
+        _remove(staging)
+        raise BookError(f"{target.name} cannot be replaced ({exc.strerror}): is it open in "
+                        "another program? Nothing was changed.") from None
+    except BaseException:
+        _remove(tmp)
+        _remove(staging)
+        raise
+    if staging is not None:
+        backup = backup_path(target)
+        os.replace(staging, backup)
+    _fsync_dir(target.parent)
+    return target, backup
+
+
+def patch_book(source: Path, handle, grids: dict[str, list[list]]) -> None:
+    """Write to ``handle`` a copy of the zip ``source`` whose sheets named in ``grids`` hold
+    those rows; every other member is copied as stored."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as archive, open(source, "rb") as raw:
+        members = {info.filename: info for info in archive.infolist()}
+        parts = sheet_parts(archive)
+        missing = [name for name in grids if name not in parts]
+        if missing:
+            raise BookError(f"{source.name} has no sheet named {missing[0]!r} to write into")
+        replaced = {parts[name]: name for name in grids}
+        styles = _Styles(archive.read("xl/styles.xml") if "xl/styles.xml" in members else b"")
+        writer = _ZipWriter(handle)
+        for info in archive.infolist():
+            if info.filename in replaced:
+                sheet = replaced[info.filename]
+                xml = archive.read(info).decode("utf-8")
+                writer.add(info, replace_sheet_data(xml, grids[sheet], OUTPUT_SHEETS.get(
+                    sheet, 1), styles).encode("utf-8"))
+            elif info.filename == "xl/workbook.xml":
+                xml = archive.read(info)
+                patched = full_calc_on_load(xml)
+                if patched == xml:
+                    writer.copy(raw, info)
+                else:
+                    writer.add(info, patched)
+            else:
+                writer.copy(raw, info)
+        writer.close()
+
+
+def sheet_parts(archive) -> dict[str, str]:
+    """Sheet name -> the zip member of its worksheet XML (via workbook.xml and its rels)."""
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {rel.get("Id"): rel.get("Target") for rel in rels.iter(f"{{{_NS_PKG}}}Relationship")}
+    parts = {}
+    for sheet in book.iter(f"{{{_NS_MAIN}}}sheet"):
+        target = targets.get(sheet.get(f"{{{_NS_REL}}}id"))
+        if not target:
+            continue
+        if target.startswith("/"):
+            member = target.lstrip("/")
+        else:
+            member = str(PurePosixPath("xl") / target)
+        parts[sheet.get("name")] = _normalise(member)
+    return parts
+
+
+def _normalise(member: str) -> str:
+    out: list[str] = []
+    for part in member.split("/"):
+        if part == "..":
+            if out:
+                out.pop()
+        elif part not in ("", "."):
+            out.append(part)
+    return "/".join(out)
+
+
+def full_calc_on_load(xml: bytes) -> bytes:
+    """workbook.xml with ``<calcPr fullCalcOnLoad="1">``: Excel and LibreOffice recalculate
+    every formula on open (Start and the Dashboard refer to Forecast)."""
+    text = xml.decode("utf-8")
+    match = re.search(r"<((?:\w+:)?)calcPr\b([^>]*?)(/?)>", text)
+    if match:
+        attrs = match.group(2)
+        if re.search(r'\bfullCalcOnLoad="(1|true)"', attrs):
+            return xml
+        attrs = re.sub(r'\s*\bfullCalcOnLoad="[^"]*"', "", attrs) + ' fullCalcOnLoad="1"'
+        new = f"<{match.group(1)}calcPr{attrs}{match.group(3)}>"
+        return (text[:match.start()] + new + text[match.end():]).encode("utf-8")
+    prefix = re.match(r"[\s\S]*?<((?:\w+:)?)workbook\b", text).group(1)
+    for anchor in (f"</{prefix}definedNames>", f"</{prefix}sheets>"):
+        at = text.find(anchor)
+        if at >= 0:
+            at += len(anchor)
+            return (text[:at] + f'<{prefix}calcPr fullCalcOnLoad="1"/>' + text[at:]).encode()
+    return xml
+
+
+# --- the sheet XML -----------------------------------------------------------------------------
+
+_SHEET_DATA = re.compile(r"<((?:\w+:)?)sheetData\b[^>]*?(/?)>")
+_ROW = re.compile(r"<(?:\w+:)?row\b([^>]*?)(?:/>|>([\s\S]*?)</(?:\w+:)?row>)")
+_CELL = re.compile(r"<(?:\w+:)?c\b([^>]*?)(?:/>|>)")
+_ATTR = re.compile(r'([\w:]+)="([^"]*)"')
+
+
+def replace_sheet_data(xml: str, grid: list[list], header_row: int, styles) -> str:
+    """The worksheet ``xml`` with its cells replaced by ``grid`` (rows from A1)."""
+    match = _SHEET_DATA.search(xml)
+    if match is None:
+        raise BookError("a worksheet without <sheetData>: the book is damaged")
+    prefix = match.group(1)
+    if match.group(2):  # <sheetData/>
+        end = match.end()
+        old = ""
+    else:
+        close = f"</{prefix}sheetData>"
+        end_at = xml.find(close, match.end())
+        if end_at < 0:
+            raise BookError("a worksheet whose <sheetData> does not end: the book is damaged")
+        old = xml[match.end():end_at]
+        end = end_at + len(close)
+    cell_styles, row_attrs = _template_styles(old, header_row + 1)
+    body, width = sheet_rows(grid, header_row, cell_styles, row_attrs, styles)
+    new = f"<{prefix}sheetData>{body}</{prefix}sheetData>" if prefix == "" else \
+        f"<{prefix}sheetData>{body.replace('<', '<' + prefix).replace('<' + prefix + '/', '</' + prefix)}</{prefix}sheetData>"
+    xml = xml[:match.start()] + new + xml[end:]
+    last_row = max(len(grid), header_row + 1)
+    ref = f"A1:{get_column_letter(max(width, 1))}{last_row}"
+    return re.sub(r'(<(?:\w+:)?dimension\b[^>]*?\bref=")[^"]*(")', rf"\g<1>{ref}\g<2>", xml,
+                  count=1)
+
+
+def _template_styles(sheet_data: str, last_row: int):
+    """({(row, column): style id}, {row: extra row attributes}) of the rows up to ``last_row``."""
+    cells: dict[tuple[int, int], str] = {}
+    attrs: dict[int, str] = {}
+    row_number = 0
+    for row in _ROW.finditer(sheet_data):
+        found = dict(_ATTR.findall(row.group(1)))
+        row_number = int(found.get("r", row_number + 1))
+        if row_number > last_row:
+            break
+        kept = " ".join(f'{k}="{v}"' for k, v in found.items()
+                        if k in ("ht", "customHeight", "hidden", "s", "customFormat"))
+        if kept:
+            attrs[row_number] = " " + kept
+        column = 0
+        for cell in _CELL.finditer(row.group(2) or ""):
+            found_cell = dict(_ATTR.findall(cell.group(1)))
+            ref = found_cell.get("r")
+            column = _column_number(ref) if ref else column + 1
+            if "s" in found_cell:
+                cells[(row_number, column)] = found_cell["s"]
+    return cells, attrs
+
+
+def _column_number(ref: str) -> int:
+    number = 0
+    for ch in ref:
+        if not ch.isalpha():
+            break
+        number = number * 26 + (ord(ch.upper()) - 64)
+    return number
+
+
+def sheet_rows(grid: list[list], header_row: int, cell_styles: dict, row_attrs: dict,
+               styles) -> tuple[str, int]:
+    """The ``<row>`` elements for ``grid`` and the widest row. Rows up to the first table row
+    keep every styled cell of the template (empty if the grid has no value there); table rows
+    take the styles of the first table row."""
+    body_row = header_row + 1
+    template_cols = {}
+    for (r, c), s in cell_styles.items():
+        template_cols.setdefault(r, {})[c] = s
+    width = max((len(row) for row in grid), default=0)
+    width = max([width] + [c for (_, c) in cell_styles])
+    parts = []
+    last = max(len(grid), body_row)
+    for r in range(1, last + 1):
+        values = grid[r - 1] if r <= len(grid) else []
+        styled = template_cols.get(r if r <= body_row else body_row, {})
+        columns = sorted(set(range(1, len(values) + 1)) | set(styled) if r <= body_row
+                         else range(1, len(values) + 1))
+        cells = []
+        for c in columns:
+            value = values[c - 1] if c <= len(values) else None
+            cells.append(cell_xml(f"{get_column_letter(c)}{r}", styled.get(c), value, styles))
+        if cells or r in row_attrs:
+            parts.append(f'<row r="{r}"{row_attrs.get(r, "")}>{"".join(cells)}</row>')
+    return "".join(parts), width
+
+
+def cell_xml(ref: str, style, value, styles) -> str:
+    """One ``<c>``: text as an inline string (never a formula), numbers, booleans, dates."""
+    s = f' s="{style}"' if style is not None else ""
+    if value is None or value is pd.NaT:
+        return f'<c r="{ref}"{s}/>' if style is not None else ""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            return f'<c r="{ref}"{s}/>' if style is not None else ""
+        return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
+    if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
+        date_style = styles.date_style if not styles.is_date(style) else style
+        if date_style is not None:
+            stamp = pd.Timestamp(value).to_pydatetime().replace(tzinfo=None)
+            serial = (stamp - _EXCEL_EPOCH) / dt.timedelta(days=1)
+            return f'<c r="{ref}" s="{date_style}"><v>{serial!r}</v></c>'
+        value = pd.Timestamp(value).date().isoformat()
+    text = _escape(str(value))
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{text}</t></is></c>'
+
+
+def _escape(text: str) -> str:
+    text = _INVALID_XML.sub("\ufffd", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class _Styles:
+    """Which cell formats (``s=``) of styles.xml show dates."""
+
+    _BUILTIN_DATES = set(range(14, 23)) | set(range(45, 48))
+
+    def __init__(self, xml: bytes) -> None:
+        self.date_ids: set[str] = set()
+        self.date_style: str | None = None
+        if not xml:
+            return
+        root = ElementTree.fromstring(xml)
+        custom = {}
+        for fmt in root.iter(f"{{{_NS_MAIN}}}numFmt"):
+            code = re.sub(r'"[^"]*"|\[[^\]]*\]', "", fmt.get("formatCode", "")).lower()
+            custom[int(fmt.get("numFmtId"))] = "y" in code and "d" in code
+        xfs = root.find(f"{{{_NS_MAIN}}}cellXfs")
+        for i, xf in enumerate([] if xfs is None else list(xfs)):
+            number = int(xf.get("numFmtId", 0))
+            if custom.get(number, number in self._BUILTIN_DATES):
+                self.date_ids.add(str(i))
+        self.date_style = min(self.date_ids, key=int) if self.date_ids else None
+
+    def is_date(self, style) -> bool:
+        return style is not None and str(style) in self.date_ids
+
+
+# --- a small zip writer that copies members as stored ------------------------------------------
+
+class _ZipWriter:
+    """Writes a zip: members of another zip copied as stored (no recompression), new members
+    deflated. No zip64: a book is refused long before 4 GB (``check_size``)."""
+
+    def __init__(self, handle) -> None:
+        self.f = handle
+        self.entries: list[tuple] = []
+
+    def copy(self, raw, info) -> None:
+        if info.flag_bits & 0x1:
+            raise BookError(f"{info.filename} is encrypted: cannot write this book")
+        raw.seek(info.header_offset)
+        header = raw.read(30)
+        if header[:4] != b"PK\x03\x04":
+            raise BookError("the book's zip is damaged")
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        raw.seek(info.header_offset + 30 + name_len + extra_len)
+        self._header(info, info.CRC, info.compress_size, info.file_size, info.compress_type)
+        remaining = info.compress_size
+        while remaining:
+            chunk = raw.read(min(remaining, 1 << 20))
+            if not chunk:
+                raise BookError("the book's zip is truncated")
+            self.f.write(chunk)
+            remaining -= len(chunk)
+
+    def add(self, info, data: bytes) -> None:
+        packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+        packed = packer.compress(data) + packer.flush()
+        self._header(info, zlib.crc32(data), len(packed), len(data), 8)
+        self.f.write(packed)
+
+    def _header(self, info, crc, csize, usize, method) -> None:
+        if max(csize, usize, self.f.tell()) >= 0xFFFFFFFF:
+            raise BookError("the book is too large to write (over 4 GB)")
+        name = info.filename.encode("utf-8")
+        flags = (info.flag_bits & ~0x08) | (0x800 if not info.filename.isascii() else 0)
+        y, mo, d, h, mi, s = info.date_time
+        dosdate = max(y - 1980, 0) << 9 | mo << 5 | d
+        dostime = h << 11 | mi << 5 | (s // 2)
+        offset = self.f.tell()
+        self.f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, flags, method, dostime, dosdate,
+                                 crc, csize, usize, len(name), 0) + name)
+        self.entries.append((name, flags, method, dostime, dosdate, crc, csize, usize, offset,
+                             info.external_attr))
+
+    def close(self) -> None:
+        start = self.f.tell()
+        for name, flags, method, dostime, dosdate, crc, csize, usize, offset, ext in self.entries:
+            self.f.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, flags, method,
+                                     dostime, dosdate, crc, csize, usize, len(name), 0, 0, 0, 0,
+                                     ext & 0xFFFFFFFF, offset) + name)
+        size = self.f.tell() - start
+        self.f.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(self.entries),
+                                 len(self.entries), size, start, 0))
+
+
+# --- files -------------------------------------------------------------------------------------
+
+def _staged_copy(path: Path) -> Path:
+    """The current ``path`` under a temporary name beside it (a hard link where the disk
+    allows, else a copy): it becomes BOOK.bak.xlsx once the new book is in place."""
+    fd, staging = tempfile.mkstemp(prefix=f".{path.stem}.bak.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    os.unlink(staging)
+    try:
+        os.link(path, staging)
+    except OSError:
+        shutil.copy2(path, staging)
+    return Path(staging)
+
+
+def _remove(path: Path | None) -> None:
+    if path is None:
+        return
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder if str(folder) else ".", os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

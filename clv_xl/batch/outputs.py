@@ -1,0 +1,134 @@
+"""What the batch run writes, built from the engine's results by pure functions.
+
+:class:`Outputs` holds the Forecast table (one row per client: today's figures from
+:func:`clv_xl.metrics.client_metrics` and the model forecast), the Issues table, the status
+line and the figures. :func:`forecast_grid` and :func:`issues_grid` lay them out cell by cell
+from A1, the same way for both doors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..template.pages import (FORECAST_FIGURE_ROW, FORECAST_FIGURES, FORECAST_HEADER_ROW,
+                              FORECAST_HEADERS, ISSUES_HEADERS)
+
+TITLE = "Forecast"
+#: Engine column (client_metrics, or clients for the name) behind each Forecast header.
+ENGINE_COLUMNS = {
+    "Client ID": "client_id", "Name": "name", "Segment": "segment",
+    "Stage": "lifecycle_stage", "Churn risk": "churn_risk", "Risk band": "risk_band",
+    "Main reason": "main_reason", "Revenue": "revenue", "CLV": "clv", "TLV": "tlv",
+}
+MODEL_COLUMNS = {
+    "P(alive)": "p_alive", "Expected sessions (12 months)": "expected_sessions_12m",
+    "Expected order value": "expected_order_value", "Model CLV (12 months)": "model_clv_12m",
+}
+assert tuple(ENGINE_COLUMNS) + tuple(MODEL_COLUMNS) == FORECAST_HEADERS
+
+
+@dataclass
+class Outputs:
+    forecast: pd.DataFrame  # columns: FORECAST_HEADERS
+    issues: pd.DataFrame  # columns: ISSUES_HEADERS
+    status: str
+    figures: list[tuple[str, object]]
+    counts: dict = field(default_factory=dict)  # rows read per sheet, issue rows, ...
+    as_of: dt.date | None = None
+    timings: dict = field(default_factory=dict)  # seconds per stage
+
+
+def forecast_table(clients: pd.DataFrame, metrics: pd.DataFrame,
+                   model: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per client of ``metrics`` (in its order) under the Forecast headers.
+
+    ``clients``: the validated Clients rows (for the name); ``model``: the forecast table
+    indexed by client id (missing clients and columns give blanks)."""
+    ids = metrics.index
+    names = pd.Series(clients["name"].to_numpy(), index=clients["client_id"].to_numpy())
+    names = names[~names.index.duplicated()]
+    table = pd.DataFrame(index=range(len(ids)))
+    for header, key in ENGINE_COLUMNS.items():
+        if key == "client_id":
+            table[header] = np.asarray(ids, dtype=object)
+        elif key == "name":
+            table[header] = names.reindex(ids).to_numpy()
+        else:
+            table[header] = metrics[key].to_numpy()
+    model = model if model is not None else pd.DataFrame(index=ids)
+    for header, key in MODEL_COLUMNS.items():
+        column = model[key] if key in model else pd.Series(np.nan, index=model.index)
+        table[header] = pd.to_numeric(column, errors="coerce").reindex(ids).to_numpy(float)
+    return table
+
+
+def issues_table(problems) -> pd.DataFrame:
+    """The Problems of every sheet, in sheet order then row, under the Issues headers."""
+    rows = [(p.sheet, p.row, p.column, _value(p.value), p.reason, p.severity) for p in problems]
+    return pd.DataFrame(rows, columns=list(ISSUES_HEADERS))
+
+
+def figures(forecast: pd.DataFrame, model_name: str) -> list[tuple[str, object]]:
+    """The Forecast sheet's figures, in the order of ``FORECAST_FIGURES``."""
+    p_alive = forecast["P(alive)"]
+    sessions = forecast["Expected sessions (12 months)"]
+    revenue = sessions * forecast["Expected order value"]
+    values = (
+        len(forecast),
+        int((p_alive >= 0.5).sum()),
+        _total(sessions),
+        _total(revenue),
+        _total(forecast["Model CLV (12 months)"]),
+        model_name or "none",
+    )
+    return [(label, value) for (label, _), value in zip(FORECAST_FIGURES, values)]
+
+
+def status_line(when: dt.datetime, as_of, counts: dict, issue_rows: int, message: str) -> str:
+    """'Last recompute 2026-11-23 10:02 (as of 2026-06-30): 300 clients, ... ; 4 rows with
+    issues. <forecast message>'"""
+    read = ", ".join(f"{counts.get(sheet, 0):,} {sheet.lower()}"
+                     for sheet in ("Clients", "Sessions", "Contacts"))
+    rows = "row" if issue_rows == 1 else "rows"
+    line = (f"Last recompute {when:%Y-%m-%d %H:%M} (as of {pd.Timestamp(as_of):%Y-%m-%d}): "
+            f"{read} read; {issue_rows:,} {rows} with issues.")
+    return f"{line} {message}".strip() if message else line
+
+
+def forecast_grid(outputs) -> list[list]:
+    """The Forecast sheet from A1: title, status, a blank row, the figures, a blank row, the
+    header (row FORECAST_HEADER_ROW) and one row per client."""
+    grid: list[list] = [[TITLE], [outputs.status]]
+    grid += [[]] * (FORECAST_FIGURE_ROW - 1 - len(grid))
+    grid += [[label, value] for label, value in outputs.figures]
+    grid += [[]] * max(1, FORECAST_HEADER_ROW - 1 - len(grid))
+    return grid + _table(outputs.forecast)
+
+
+def issues_grid(outputs) -> list[list]:
+    """The Issues sheet from A1: the header and one row per issue."""
+    return _table(outputs.issues)
+
+
+def _table(frame: pd.DataFrame) -> list[list]:
+    return [list(frame.columns), *(list(row) for row in frame.itertuples(index=False,
+                                                                         name=None))]
+
+
+def _total(values: pd.Series):
+    """The sum, or None when no value is known (no model)."""
+    return float(values.sum()) if values.notna().any() else None
+
+
+def _value(value):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, (np.generic,)):
+        return value.item()
+    if isinstance(value, (int, float, str)):
+        return value
+    return str(value)
