@@ -11,7 +11,7 @@ import pandas as pd
 from . import __version__
 from .book_io import BookError, read_settings, read_table, write_tables
 from .demo import demo_data
-from .metrics import client_metrics, segment_summary
+from .metrics import client_metrics
 from .report import text_report
 from .schema import CLIENTS, CONTACTS, LABELS, SESSIONS
 from .settings import Settings, SettingsError
@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"clv-xl {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="compute the embedded demo studio and write a book")
+    demo = commands.add_parser("demo", help="the demo studio: build its book, recompute it, report")
     demo.add_argument("--out", type=Path, default=Path("clv-demo"),
                       help="folder for the files (default: ./clv-demo)")
     demo.add_argument("--clients", type=int, default=300, help="clients to make (default 300)")
@@ -68,18 +68,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run_demo(args) -> int:
+    from .batch.file_book import FileBook
+    from .batch.pipeline import recompute
+
     data = demo_data(seed=args.seed, n_clients=args.clients)
     settings = Settings(as_of=data.as_of)
     metrics = client_metrics(data.clients, data.sessions, data.contacts, settings)
     args.out.mkdir(parents=True, exist_ok=True)
-    book = build_template(args.out / "clv_demo.xlsx", data)
-    results = write_tables(args.out / "clv_demo_results.xlsx", {
-        "Metrics": _labelled(metrics), "Segments": segment_summary(metrics).reset_index()})
+    book = args.out / "clv_demo.xlsx"
+    blank = build_template(args.out / ".clv_demo.unfilled.xlsx", data)
+    try:
+        outputs = recompute(FileBook(blank, out=book), as_of=data.as_of)
+    finally:
+        blank.unlink(missing_ok=True)
     print(f"Demo studio: {len(data.clients):,} clients, {len(data.sessions):,} sessions, "
           f"{len(data.contacts):,} contacts, as of {data.as_of}.\n")
     print(text_report(metrics, settings.currency))
-    print(f"\nWrote {book} (the template, filled in: its formulas compute the same figures)")
-    print(f"Wrote {results} (the figures as computed by clv-xl)")
+    print(f"\n{outputs.status}")
+    print(f"\nWrote {book}: the template filled with the demo studio; its formulas compute "
+          "the figures above, and the Forecast and Issues sheets hold the recompute.")
     return 0
 
 

@@ -275,7 +275,7 @@ def demo_data(seed: int = 2026, n_clients: int = 300,
     if edges:
         moved[e["same_day"], 0] = False
 
-    factor = np.exp(rng.normal(0.0, 0.06, n))  # some clients pay a bit more, some less
+    factor = np.exp(rng.normal(0.0, 0.30, n))  # some clients buy bigger albums than others
     price = _PKG_LO[kind] + (_PKG_HI[kind] - _PKG_LO[kind]) * rng.random((n, K))
     price = np.rint(price * factor[:, None] / 5.0) * 5.0
     extras = np.where(rng.random((n, K)) < _EXTRAS_P, np.round(15 + 165 * rng.random((n, K)), 2),

@@ -134,12 +134,17 @@ class Setting:
     help: str
     minimum: float | None = None
     maximum: float | None = None
+    choices: tuple[str, ...] = ()  # for Kind.CHOICE: the allowed values (case ignored)
 
     @property
     def defined_name(self) -> str:
         """The workbook-scoped name of the input cell, e.g. ``Margin``."""
         return "".join(part.capitalize() for part in self.key.split("_"))
 
+
+#: The model time units a book may choose, and their length in days.
+TIME_UNIT_DAYS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12}
+TIME_UNITS = tuple(TIME_UNIT_DAYS)
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("as_of", "As-of date", Kind.DATE, None,
@@ -171,6 +176,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Scores from here up are Medium risk.", 0.0, 1.0),
     Setting("band_high", "High risk from", Kind.NUMBER, 0.6,
             "Scores from here up are High risk.", 0.0, 1.0),
+    Setting("time_unit", "Model time unit", Kind.CHOICE, "weeks",
+            "The time unit the forecast models (BG/NBD, MBG/NBD) count in: days, weeks or "
+            "months. Forecasts in 12 months barely change with it; weeks suit most books.",
+            choices=TIME_UNITS),
 )
 
 SETTING_BY_KEY = {s.key: s for s in SETTINGS}

@@ -100,6 +100,13 @@ def _check(setting, value):
             raise SettingsError(f"{setting.label}: {value!r} is not a date") from None
     if setting.kind is Kind.TEXT:
         return str(value)
+    if setting.kind is Kind.CHOICE:
+        text = str(value).strip().lower()
+        allowed = {c.lower(): c for c in setting.choices}
+        if text not in allowed:
+            raise SettingsError(f"{setting.label}: {str(value)[:30]!r} is not one of "
+                                f"{', '.join(setting.choices)}")
+        return allowed[text]
     if isinstance(value, bool) or isinstance(value, (dt.date, dt.datetime)):
         raise SettingsError(f"{setting.label}: {value!r} is not a number")
     try:

@@ -8,6 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from clv_xl import __version__
+from clv_xl.batch.outputs import FORECAST_HEADER_ROW
 from clv_xl.cli import main
 from clv_xl.demo import demo_data
 from clv_xl.metrics import client_metrics
@@ -24,20 +25,19 @@ def test_version_and_help():
     assert "demo" in run("--help").stdout
 
 
-def test_demo_reports_and_writes_the_engine_figures(tmp_path, capsys):
+def test_demo_recomputes_its_book_with_the_engine_figures(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--clients", "120"]) == 0
     out = capsys.readouterr().out
-    assert "Clients: 120" in out and "CLV by segment" in out
+    assert "Clients: 120" in out and "CLV by segment" in out and "Last recompute" in out
     data = demo_data(n_clients=120)
     metrics = client_metrics(data.clients, data.sessions, data.contacts,
                              Settings(as_of=data.as_of))
-    assert load_workbook(tmp_path / "clv_demo.xlsx", read_only=True).sheetnames[:5] == [
-        "Start", "Settings", "Clients", "Sessions", "Contacts"]
-    book = load_workbook(tmp_path / "clv_demo_results.xlsx", read_only=True)
-    rows = list(book["Metrics"].values)
-    header, body = rows[0], rows[1:]
-    clv = [r[header.index("CLV")] for r in body]
-    assert clv == pytest.approx(metrics["clv"].tolist())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clv_demo.xlsx"]
+    book = load_workbook(tmp_path / "clv_demo.xlsx", read_only=True)
+    rows = list(book["Forecast"].values)
+    header, body = rows[FORECAST_HEADER_ROW - 1], rows[FORECAST_HEADER_ROW:]
+    by_id = {r[header.index("Client ID")]: r[header.index("CLV")] for r in body}
+    assert [by_id[i] for i in metrics.index] == pytest.approx(metrics["clv"].tolist())
 
 
 def test_template_builds_the_empty_book_and_the_demo(tmp_path):

@@ -103,6 +103,12 @@ def _setting_validation(setting) -> DataValidation | None:
                                 extra=" Leave it blank to compute for today.")
     if setting.kind is Kind.TEXT:
         return None
+    if setting.kind is Kind.CHOICE:
+        return DataValidation(type="list", formula1='"' + ",".join(setting.choices) + '"',
+                              allow_blank=True, showErrorMessage=True,
+                              errorTitle=setting.label,
+                              error=f"{setting.label}: pick one of {', '.join(setting.choices)}. "
+                                    "Blank means the default.")
     low, high = setting.minimum, setting.maximum
     if low is not None and high is not None:
         operator, f1, f2 = "between", low, high
