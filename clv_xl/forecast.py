@@ -163,7 +163,7 @@ def forecast(clients_ids, sessions: pd.DataFrame, as_of, settings: Settings | No
     # --- spend: Gamma-Gamma ----------------------------------------------------------------
     gg, why_not = _fit_spend(x, m)
     if gg is None:
-        table.loc[:, :] = out.reindex(index)[list(FORECAST_COLUMNS)].to_numpy()
+        table.loc[:, :] = out.reindex(index=index, columns=list(FORECAST_COLUMNS)).to_numpy()
         message = (f"{head}; {purchase} {fitted}; no spend forecast: {why_not}, so expected "
                    "order value and model CLV are left empty")
         if no_expectation:
@@ -230,7 +230,7 @@ def _choose_purchase_model(done: pd.DataFrame, as_of: pd.Timestamp, unit_days: f
     if not fits:
         return None, "", choice, last_error
     best = max(fits, key=lambda c: fits[c].loglik_)
-    short = choice.get("holdout", "the history is too short for a holdout")
+    short = choice.get("holdout", "no holdout comparison")
     others = [c for c in PURCHASE_MODELS if c is not best]
     if all(c in fits for c in others):
         versus = " and ".join(f"{fits[c].loglik_:,.1f} for {c.MODEL}" for c in others)
@@ -251,16 +251,17 @@ def _holdout_errors(done: pd.DataFrame, as_of: pd.Timestamp, unit_days: float, c
     min_days = HOLDOUT_MIN_UNITS * unit_days
     holdout_days = int(np.ceil(max(span_days * HOLDOUT_SHARE, min_days)))
     if span_days - holdout_days < min_days:
-        choice["holdout"] = (f"the history, {span_days / unit_days:.3g} {unit}, is too short "
-                             f"for a holdout: each part needs {HOLDOUT_MIN_UNITS} {unit}")
+        choice["holdout"] = (f"no holdout comparison: the history, {span_days / unit_days:.3g} "
+                             f"{unit}, is too short (calibration and holdout need "
+                             f"{HOLDOUT_MIN_UNITS} {unit} each)")
         return None
     split = as_of - pd.Timedelta(days=holdout_days)
     early = done["date"] <= split
     cal = done[early]
     cal_ids = pd.unique(cal["client_id"])
     if len(cal_ids) < HOLDOUT_MIN_CLIENTS:
-        choice["holdout"] = (f"too few clients before the holdout ({len(cal_ids)}; a holdout "
-                             f"needs {HOLDOUT_MIN_CLIENTS})")
+        choice["holdout"] = (f"no holdout comparison: only {len(cal_ids)} clients before the "
+                             f"holdout (it needs {HOLDOUT_MIN_CLIENTS})")
         return None
     rfm = rfm_from_transactions(cal["client_id"].to_numpy(), cal["date"].to_numpy(), split,
                                 unit_days=unit_days)
@@ -287,8 +288,8 @@ def _holdout_errors(done: pd.DataFrame, as_of: pd.Timestamp, unit_days: float, c
         scores[cls] = record["holdout error"] = float(np.mean(np.abs(predicted - actual)))
     if len(scores) < len(PURCHASE_MODELS):
         out = [c.MODEL for c in PURCHASE_MODELS if c not in scores]
-        choice["holdout"] = (f"{' and '.join(out)} could not be fitted before the holdout "
-                             f"(last {window:.3g} {unit})")
+        choice["holdout"] = (f"no holdout comparison: {' and '.join(out)} could not be "
+                             f"fitted before the last {window:.3g} {unit}")
         return None
     return round(window, 1), scores
 

@@ -70,29 +70,32 @@ def validate_sheet(sheet: Sheet, raw: pd.DataFrame, first_row: int = 2,
     rows = pd.RangeIndex(len(frame)) + first_row
     problems: list[Problem] = []
     bad = np.zeros(len(frame), dtype=bool)
+    cells = {key: _Cells(frame[key]) for key in sheet.keys}  # each column's cells, typed once
 
     def flag(mask, column, reason, severity="error"):
         nonlocal bad
         mask = np.asarray(mask, dtype=bool)
-        for i in np.flatnonzero(mask):
-            value = frame.at[i, column.key] if column else None
-            problems.append(Problem(sheet.name, int(rows[i]), column.header if column else "",
-                                    _cell_text(value), reason(value) if callable(reason) else reason,
-                                    severity))
+        flagged = np.flatnonzero(mask)  # usually few: a Problem is built for these only
+        if len(flagged):
+            header = column.header if column else ""
+            values = cells[column.key].values[flagged] if column else [None] * len(flagged)
+            for i, value in zip(flagged.tolist(), values):
+                problems.append(Problem(sheet.name, i + first_row, header, _cell_text(value),
+                                        reason(value) if callable(reason) else reason,
+                                        severity))
         if severity == "error":
             bad |= mask
 
-    blanks = {key: _blank_mask(frame[key]) for key in sheet.keys}
+    blanks = {key: cells[key].blank for key in sheet.keys}
     empty = np.logical_and.reduce(list(blanks.values())) if len(frame) else np.zeros(0, bool)
     trailing = np.logical_and.accumulate(empty[::-1])[::-1]  # blank rows kept for typing into
     flag(empty & ~trailing, None, "empty row inside the table (skipped)", "warning")
     clean = pd.DataFrame(index=frame.index)
     for column in sheet.columns:
-        values = frame[column.key]
         blank = blanks[column.key] & ~empty
         if column.required:
             flag(blank, column, "is blank")
-        parsed, invalid, reason = _parse(column, values, blank | empty)
+        parsed, invalid, reason = _parse(column, cells[column.key], blank | empty)
         flag(invalid, column, reason)
         clean[column.key] = parsed
 
@@ -134,31 +137,37 @@ def validate_sheet(sheet: Sheet, raw: pd.DataFrame, first_row: int = 2,
     return good, problems
 
 
-def _parse(column, values: pd.Series, skip: np.ndarray):
+def _parse(column, cells: "_Cells", skip: np.ndarray):
     """(parsed values, invalid mask, reason) for one column."""
     kind = column.kind
     if kind in NUMBER_KINDS:
-        return _parse_number(column, values, skip)
+        return _parse_number(column, cells, skip)
     if kind is Kind.DATE:
-        return _parse_date(values, skip)
-    text = _texts(values)
+        return _parse_date(cells, skip)
+    text = cells.texts()
     if kind is Kind.CHOICE:
         canonical = {c.lower(): c for c in column.choices}
-        folded = text.str.lower().map(canonical)
+        folded = _map_distinct(text, lambda t: canonical.get(t.lower())).astype("str")
         invalid = folded.isna().to_numpy() & ~skip
         allowed = ", ".join(column.choices)
         return folded, invalid, (lambda v: f"{_quoted(v)} is not one of {allowed}")
-    return text.where(~skip, None), np.zeros(len(values), dtype=bool), ""
+    return text.where(~skip, None), np.zeros(len(text), dtype=bool), ""
 
 
-def _parse_number(column, values, skip):
-    kinds = values.map(type)
-    numeric = kinds.isin([int, float, np.float64, np.int64]).to_numpy()
-    number = pd.to_numeric(values.where(numeric), errors="coerce").astype(float)
-    not_number = ~numeric & ~skip
-    negative = numeric & (number < 0).to_numpy()
-    over_one = numeric & (number > 1).to_numpy() & (column.kind is Kind.PERCENT)
-    nan = numeric & ~np.isfinite(number.to_numpy())
+def _parse_number(column, cells, skip):
+    numeric = cells.of_type(lambda t: t in (int, float, np.float64, np.int64))
+    number = np.full(len(numeric), np.nan)
+    if numeric.any():
+        try:
+            number[numeric] = cells.values[numeric].astype(float)
+        except (OverflowError, TypeError, ValueError):  # e.g. an int too big for a float
+            number[numeric] = pd.to_numeric(pd.Series(cells.values[numeric]),
+                                            errors="coerce").astype(float)
+    with np.errstate(invalid="ignore"):
+        not_number = ~numeric & ~skip
+        negative = numeric & (number < 0)
+        over_one = numeric & (number > 1) & (column.kind is Kind.PERCENT)
+        nan = numeric & ~np.isfinite(number)
     invalid = (not_number | negative | over_one | nan) & ~skip
 
     def reason(value):
@@ -174,19 +183,22 @@ def _parse_number(column, values, skip):
             return "not a number"
         return "must be 0 or more"
 
-    return number.where(~invalid), invalid, reason
+    number[invalid] = np.nan
+    return pd.Series(number, index=cells.index), invalid, reason
 
 
-def _parse_date(values, skip):
-    is_date = values.map(lambda v: isinstance(v, (dt.date, pd.Timestamp))).to_numpy()
-    is_text = values.map(lambda v: isinstance(v, str)).to_numpy()
-    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    if is_date.any():
-        parsed[is_date] = pd.to_datetime(values[is_date].map(pd.Timestamp))
+def _parse_date(cells, skip):
+    is_date = cells.of_type(lambda t: issubclass(t, (dt.date, pd.Timestamp)))
+    is_text = cells.is_text
+    parsed = np.full(len(is_date), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if is_date.any():  # date, datetime and Timestamp cells in one conversion
+        dates = pd.to_datetime(pd.Series(cells.values[is_date], dtype=object))
+        parsed[is_date] = dates.astype("datetime64[ns]").to_numpy()
     if is_text.any():
-        parsed[is_text] = pd.to_datetime(values[is_text].str.strip(), format="ISO8601",
-                                         errors="coerce")
-    parsed = parsed.dt.normalize()
+        parsed[is_text] = pd.to_datetime(pd.Series(cells.stripped[is_text]),
+                                         format="ISO8601", errors="coerce"
+                                         ).astype("datetime64[ns]").to_numpy()
+    parsed = pd.Series(parsed, index=cells.index).dt.normalize()
     invalid = parsed.isna().to_numpy() & ~skip
 
     def reason(value):
@@ -209,29 +221,68 @@ def _is_blank(value) -> bool:
     return value is pd.NaT
 
 
-def _blank_mask(values: pd.Series) -> np.ndarray:
-    """``_is_blank`` of every value, vectorised (None, NaN, NaT, and text of only spaces)."""
-    mask = pd.isna(values.to_numpy(dtype=object))
-    try:
-        stripped = values.str.strip()
-    except AttributeError:  # no text in the column
-        return np.asarray(mask, dtype=bool)
-    return np.asarray(mask, dtype=bool) | (stripped == "").to_numpy(dtype=bool)
+class _Cells:
+    """One column's cells as a reader gives them, with each cell's type found once (one
+    pass), so the checks are masks over the column rather than a Python call per cell.
+
+    - ``values``: the cells (object array); ``of_type(pred)``: the cells whose type passes
+      ``pred`` (asked once per distinct type);
+    - ``is_text`` / ``stripped``: the text cells and their text stripped (stripped once per
+      distinct text: ids, statuses and packages repeat);
+    - ``blank``: ``_is_blank`` of every cell (None, NaN, NaT, text of only spaces).
+    """
+
+    def __init__(self, values: pd.Series):
+        self.index = values.index
+        self.values = values.to_numpy(dtype=object)
+        types = list(map(type, self.values))
+        self.distinct_types = list(set(types))  # usually a handful
+        if len(self.distinct_types) > 1:
+            number = {t: i for i, t in enumerate(self.distinct_types)}
+            self.type_codes = np.fromiter(map(number.__getitem__, types), dtype=np.int32,
+                                          count=len(types))
+        self.is_text = self.of_type(lambda t: issubclass(t, str))
+        if self.is_text.all():
+            self.stripped = np.fromiter(map(str.strip, self.values), dtype=object,
+                                        count=len(self.values))
+        else:
+            self.stripped = np.full(len(self.values), None, dtype=object)
+            if self.is_text.any():
+                self.stripped[self.is_text] = list(map(str.strip, self.values[self.is_text]))
+        # pd.isna of every cell, asked only of the cells whose type may be a missing value
+        self.missing = np.zeros(len(self.values), dtype=bool)
+        maybe = ~self.of_type(lambda t: t in (str, int, bool, dt.datetime, dt.date))
+        if maybe.any():
+            self.missing[maybe] = pd.isna(self.values[maybe])
+        self.blank = self.missing | (self.is_text & (self.stripped == ""))
+
+    def of_type(self, pred) -> np.ndarray:
+        chosen = [i for i, t in enumerate(self.distinct_types) if pred(t)]
+        if len(chosen) == len(self.distinct_types):
+            return np.ones(len(self.values), dtype=bool)
+        if not chosen:
+            return np.zeros(len(self.values), dtype=bool)
+        return np.isin(self.type_codes, chosen)
+
+    def texts(self) -> pd.Series:
+        """``_as_text`` of every cell: text stripped (blank text None), blanks None, the
+        few other values one by one."""
+        out = np.full(len(self.values), None, dtype=object)
+        exact = self.of_type(lambda t: t is str)
+        out[exact] = self.stripped[exact]
+        out[exact & self.blank] = None
+        other = ~exact & ~(self.missing & self.of_type(
+            lambda t: t is type(None) or issubclass(t, float)))
+        if other.any():
+            out[other] = [_as_text(v) for v in self.values[other]]
+        return pd.Series(out, index=self.index, dtype=object)
 
 
-def _texts(values: pd.Series) -> pd.Series:
-    """``_as_text`` of every value: text is stripped with pandas' string methods, the few
-    other values one by one."""
-    kinds = values.map(type)
-    is_str = (kinds == str).to_numpy()
-    out = pd.Series(None, index=values.index, dtype=object)
-    if is_str.any():
-        stripped = values[is_str].str.strip()
-        out[is_str] = stripped.where(stripped != "", None)
-    other = ~is_str
-    if other.any():
-        out[other] = values[other].map(_as_text)
-    return out
+def _map_distinct(values: pd.Series, func) -> pd.Series:
+    """``func`` of every text, called once per distinct text (None stays None)."""
+    array = values.to_numpy(dtype=object)
+    memo = {v: (None if v is None else func(v)) for v in set(array)}
+    return pd.Series(list(map(memo.__getitem__, array)), index=values.index, dtype=object)
 
 
 def _as_text(value):

@@ -358,3 +358,35 @@ def test_progress_is_reported_in_order(book):
     fractions = [f for _, f in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert {"read", "validate", "compute", "forecast", "write"} <= {s for s, _ in seen}
+
+
+def test_recompute_shows_the_model_choice_and_both_churn_measures(book, demo, capsys):
+    assert main(["recompute", str(book)]) == 0
+    capsys.readouterr()
+    got = forecast_rows(book)
+    headers = list(got.columns)
+    at = headers.index("P(alive)")
+    assert headers[at:at + 3] == ["P(alive)", "1 \u2212 P(alive)", "P(no purchase, 12 months)"]
+    assert headers.index("Churn risk") < at  # the behavioural score stays, beside the model's
+    settings = Settings(as_of=demo.as_of)
+    model = forecast(demo.clients["client_id"], demo.sessions, demo.as_of, settings)
+    for header, key in (("1 \u2212 P(alive)", "p_not_alive"),
+                        ("P(no purchase, 12 months)", "p_no_purchase_12m")):
+        np.testing.assert_allclose(got[header].astype(float), model.table[key].to_numpy(float),
+                                   rtol=1e-12, err_msg=header)
+    bought = got["P(alive)"].notna()
+    assert bought.any()
+    np.testing.assert_allclose(got.loc[bought, "1 \u2212 P(alive)"].astype(float),
+                               1.0 - got.loc[bought, "P(alive)"].astype(float), rtol=1e-12)
+    status = load_workbook(book)["Forecast"]["A2"].value
+    assert status.endswith(model.message)
+    assert f"{model.model.split(' + ')[0]} chosen: " in status and "time unit weeks" in status
+
+
+def test_the_time_unit_setting_reaches_the_forecast(book):
+    from clv_xl.template.inputs import settings_rows
+
+    edit(book, {("Settings", f"B{settings_rows()['time_unit']}"): "Months"})
+    outputs = recompute(FileBook(book))
+    assert "time unit months" in outputs.status
+    assert "time unit weeks" not in outputs.status

@@ -1,4 +1,4 @@
-"""clv_xl.forecast: the Forecast sheet's BG/NBD + Gamma-Gamma figures per client."""
+"""clv_xl.forecast: the Forecast sheet's BG/NBD or MBG/NBD + Gamma-Gamma figures per client."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 
 from clv_xl.demo import demo_data
 from clv_xl.forecast import FORECAST_COLUMNS, forecast
-from clv_xl.models import DAYS_PER_MONTH, BetaGeo, GammaGamma, model_clv, rfm_from_transactions
+from clv_xl.models import (DAYS_PER_MONTH, BetaGeo, GammaGamma, ModifiedBetaGeo, model_clv,
+                           rfm_from_transactions)
 from clv_xl.settings import Settings
 
 SETTINGS = Settings(margin=0.45, discount_rate=0.08)
@@ -51,13 +52,16 @@ def _check_shape_and_ranges(book, res):
 
 def test_demo_book_full_forecast(book, result):
     _check_shape_and_ranges(book, result)
-    assert result.model == "BG/NBD + Gamma-Gamma"
+    assert result.model in ("BG/NBD + Gamma-Gamma", "MBG/NBD + Gamma-Gamma")
     buyers = result.table.drop(index=_prospects(book))
     assert buyers.notna().all().all()
     assert (buyers["expected_order_value"] > 0).all()
     assert 0 < result.n_repeat < result.n_clients
-    assert result.message == (f"BG/NBD + Gamma-Gamma fitted on {result.n_clients} clients "
-                              f"({result.n_repeat} came back), time unit weeks.")
+    purchase = result.model.split(" + ")[0]
+    assert result.message.startswith(f"{purchase} chosen: ")
+    assert result.message.endswith(f"; {result.model} fitted on {result.n_clients} clients "
+                                   f"({result.n_repeat} came back); time unit weeks.")
+    assert result.time_unit == "weeks"
     assert set(result.params) == {"r", "alpha", "a", "b", "p", "q", "gamma"}
 
 
@@ -67,11 +71,11 @@ def test_default_demo_book_blanks_are_explained():
     res = forecast(book.clients["client_id"], book.sessions, book.as_of, SETTINGS)
     _check_shape_and_ranges(book, res)
     buyers = res.table.drop(index=_prospects(book))
-    assert res.model in ("BG/NBD + Gamma-Gamma", "BG/NBD")
+    assert res.model.split(" + ")[0] in ("BG/NBD", "MBG/NBD")
     for col in FORECAST_COLUMNS:
         assert buyers[col].notna().all() or buyers[col].isna().all(), col
     if buyers["expected_order_value"].isna().all():
-        assert res.model == "BG/NBD" and "no spend forecast" in res.message
+        assert " + " not in res.model and "no spend forecast" in res.message
     if buyers["expected_sessions_12m"].isna().all():
         assert "expected sessions could not be computed" in res.message
         assert buyers["model_clv_12m"].isna().all()
@@ -84,7 +88,8 @@ def test_equals_the_models_called_directly(book, result):
     rfm = rfm_from_transactions(done["client_id"], done["date"], as_of, unit_days=7.0,
                                 amounts=done["amount"].fillna(0.0))
     x, t_x, T, m = (rfm[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
-    bg = BetaGeo(time_unit_days=7.0).fit(x, t_x, T)
+    model = ModifiedBetaGeo if result.model.startswith("MBG/NBD") else BetaGeo
+    bg = model(time_unit_days=7.0).fit(x, t_x, T)
     keep = (x > 0) & (m > 0)
     gg = GammaGamma().fit(x[keep], m[keep])
     horizon = 12 * 365.25 / 12 / 7.0
@@ -92,6 +97,8 @@ def test_equals_the_models_called_directly(book, result):
     monthly = 1.08 ** (1 / 12) - 1
     expected = pd.DataFrame({
         "p_alive": bg.p_alive(x, t_x, T),
+        "p_not_alive": 1.0 - bg.p_alive(x, t_x, T),
+        "p_no_purchase_12m": bg.prob_no_purchase(horizon, x, t_x, T),
         "expected_sessions_12m": bg.conditional_expected_purchases(horizon, x, t_x, T),
         "expected_order_value": gg.conditional_expected_average_profit(x, m),
         "model_clv_12m": model_clv(bg, gg, x, t_x, T, m, months=12,
@@ -108,7 +115,7 @@ def test_equals_the_models_called_directly(book, result):
 def test_margin_and_discount_rate_are_used(book, result):
     plain = forecast(book.clients["client_id"], book.sessions, book.as_of,
                      Settings(margin=0.9, discount_rate=0.0))
-    pd.testing.assert_frame_equal(plain.table.iloc[:, :3], result.table.iloc[:, :3])
+    pd.testing.assert_frame_equal(plain.table.iloc[:, :4], result.table.iloc[:, :4])
     ratio = (result.table["model_clv_12m"] / plain.table["model_clv_12m"]).dropna()
     # margin 0.45 vs 0.9, and discounting at 8% a year takes off between 0 and 8%
     assert ((ratio < 0.5) & (ratio > 0.5 / 1.08)).all()
@@ -150,9 +157,9 @@ def test_no_completed_sessions_gives_an_empty_forecast():
 def test_spend_model_failure_keeps_p_alive(book, result, amount, cause):
     sessions = book.sessions.assign(amount=amount)
     res = forecast(book.clients["client_id"], sessions, book.as_of, SETTINGS)
-    assert res.model == "BG/NBD"
-    pd.testing.assert_frame_equal(res.table[["p_alive", "expected_sessions_12m"]],
-                                  result.table[["p_alive", "expected_sessions_12m"]])
+    assert res.model == result.model.split(" + ")[0]
+    kept = ["p_alive", "p_not_alive", "p_no_purchase_12m", "expected_sessions_12m"]
+    pd.testing.assert_frame_equal(res.table[kept], result.table[kept])
     assert res.table[["expected_order_value", "model_clv_12m"]].isna().all().all()
     assert cause in res.message
     assert "expected order value and model CLV are left empty" in res.message
@@ -194,3 +201,120 @@ def test_clients_in_any_order_and_as_of_from_settings(book, result):
                                                       as_of=book.as_of))
     assert list(res.table.index) == ids
     pd.testing.assert_frame_equal(res.table, result.table.loc[ids])
+
+
+def test_the_new_columns_agree_with_p_alive(book, result):
+    buyers = result.table.drop(index=_prospects(book))
+    np.testing.assert_allclose(buyers["p_not_alive"], 1.0 - buyers["p_alive"], rtol=1e-12)
+    # no purchase in 12 months: at least "has left", at most certain
+    assert (buyers["p_no_purchase_12m"] >= buyers["p_not_alive"] - 1e-12).all()
+    assert (buyers["p_no_purchase_12m"] <= 1.0).all()
+
+
+# --- model choice -------------------------------------------------------------------------------
+
+def simulate(r, alpha, a, b, n, modified, seed, weeks=156):
+    """Dated Completed sessions of n clients from BG/NBD (modified=False) or MBG/NBD: weekly
+    rate lambda ~ Gamma(r, alpha), dropout p ~ Beta(a, b), after each repeat session (and,
+    for MBG/NBD, right after the first); first sessions spread over the first half of
+    ``weeks`` weeks before the as-of day. The models' own ``sample`` draws (x, t_x) at T
+    only, not the dates a holdout needs, hence this small simulator of the same process."""
+    rng = np.random.default_rng(seed)
+    as_of = pd.Timestamp("2026-06-30")
+    start = as_of - pd.Timedelta(weeks=weeks)
+    lam, p = rng.gamma(r, 1.0 / alpha, n), rng.beta(a, b, n)
+    birth = rng.uniform(0, weeks / 2, n)
+    rows = []
+    for i in range(n):
+        t = birth[i]
+        rows.append((i, t))
+        alive = not (modified and rng.random() < p[i])
+        while alive:
+            t += rng.exponential(1.0 / lam[i])
+            if t > weeks:
+                break
+            rows.append((i, t))
+            alive = rng.random() >= p[i]
+    ids = [f"S{i:05d}" for i in range(n)]
+    sessions = pd.DataFrame({
+        "client_id": [ids[i] for i, _ in rows],
+        "date": start + pd.to_timedelta(np.floor([t * 7 for _, t in rows]), unit="D"),
+        "amount": np.round(rng.gamma(5.0, 10.0, len(rows)), 2),
+        "status": "Completed",
+    })
+    return ids, sessions, as_of
+
+
+@pytest.mark.parametrize("modified, winner, loser", [
+    (True, "MBG/NBD", "BG/NBD"),   # many clients drop out right after their first session
+    (False, "BG/NBD", "MBG/NBD"),
+])
+def test_the_holdout_picks_the_model_the_data_came_from(modified, winner, loser):
+    ids, sessions, as_of = simulate(0.8, 6.0, 1.5, 2.5 if modified else 4.0, 3000, modified,
+                                    seed=0)
+    res = forecast(ids, sessions, as_of, Settings())
+    assert res.model.split(" + ")[0] == winner
+    errors = {m: res.choice[m]["holdout error"] for m in (winner, loser)}
+    assert errors[winner] < errors[loser]
+    assert res.message.startswith(
+        f"{winner} chosen: holdout error {errors[winner]:.3g} vs {errors[loser]:.3g} for "
+        f"{loser} (last 52 weeks held out); {res.model} fitted on 3,000 clients (")
+    assert " came back); time unit weeks" in res.message
+    # the winner is refitted on the whole history
+    rfm = rfm_from_transactions(sessions["client_id"], sessions["date"], as_of)
+    cls = ModifiedBetaGeo if winner == "MBG/NBD" else BetaGeo
+    direct = cls(time_unit_days=7.0).fit(rfm["frequency"], rfm["recency"], rfm["T"])
+    for k in ("r", "alpha", "a", "b"):
+        assert res.params[k] == pytest.approx(direct.params_[k], rel=1e-9)
+
+
+def test_a_short_history_falls_back_to_the_higher_log_likelihood():
+    ids, sessions, as_of = simulate(0.8, 2.0, 1.5, 2.5, 400, True, seed=3, weeks=12)
+    res = forecast(ids, sessions, as_of, Settings())
+    rfm = rfm_from_transactions(sessions["client_id"], sessions["date"], as_of)
+    x, t_x, T = (rfm[c].to_numpy() for c in ("frequency", "recency", "T"))
+    ll = {cls.MODEL: cls().fit(x, t_x, T).loglik_ for cls in (BetaGeo, ModifiedBetaGeo)}
+    best, other = sorted(ll, key=ll.get, reverse=True)
+    assert res.model.split(" + ")[0] == best
+    assert res.message.startswith(
+        f"{best} chosen: higher log-likelihood {ll[best]:,.1f} vs {ll[other]:,.1f} for {other} "
+        "(no holdout comparison: the history, ")
+    assert "is too short (calibration and holdout need 8 weeks each)" in res.message
+    assert res.choice[best]["log-likelihood"] == pytest.approx(ll[best])
+
+
+def test_too_few_clients_for_a_holdout_falls_back_too():
+    ids, sessions, as_of = simulate(0.8, 6.0, 1.5, 2.5, 25, True, seed=1)
+    res = forecast(ids, sessions, as_of, Settings())
+    assert " chosen: higher log-likelihood " in res.message
+    assert ("(no holdout comparison: only 25 clients before the holdout (it needs 30)); "
+            in res.message)
+
+
+# --- time unit -----------------------------------------------------------------------------------
+
+def test_time_unit_setting_changes_the_unit_not_the_forecast(book, result):
+    ids = book.clients["client_id"]
+    by_unit = {unit: forecast(ids, book.sessions, book.as_of,
+                              Settings(margin=0.45, discount_rate=0.08, time_unit=unit))
+               for unit in ("days", "Months")}
+    for unit, res in by_unit.items():
+        unit = unit.lower()
+        assert res.time_unit == unit
+        assert res.message.endswith(f"time unit {unit}.")
+        assert res.model == result.model
+        # the models are scale-free: the same clients get the same forecast in any unit
+        for col in ("p_alive", "expected_sessions_12m", "p_no_purchase_12m"):
+            np.testing.assert_allclose(res.table[col], result.table[col], rtol=1e-3,
+                                       atol=1e-6, err_msg=f"{col} in {unit}")
+    assert by_unit["days"].params["alpha"] == pytest.approx(result.params["alpha"] * 7, rel=1e-2)
+    # unit_days, when given, wins over the setting
+    res = forecast(ids, book.sessions, book.as_of, Settings(time_unit="days"), unit_days=7.0)
+    assert res.time_unit == "weeks"
+
+
+def test_time_unit_setting_is_checked():
+    assert Settings(time_unit=" MONTHS ").time_unit == "months"
+    assert Settings().time_unit == "weeks"
+    with pytest.raises(ValueError, match="Model time unit: 'years' is not one of days, weeks"):
+        Settings(time_unit="years")

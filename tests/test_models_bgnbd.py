@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from scipy import special
 
 from clv_xl.models import BetaGeo, ModelFitError, compress, rfm_from_transactions
-from clv_xl.models.bgnbd import _hyp2f1_series, _loglik_and_grad
+from clv_xl.models.bgnbd import _expected_if_alive_quad, _loglik_and_grad
 
 try:
     from tests import cdnow
@@ -102,11 +102,85 @@ def test_conditional_expectation_equals_untransformed_eq10(params):
     np.testing.assert_allclose(model.conditional_expected_purchases(t, x, t_x, T), literal, rtol=1e-9)
 
 
-def test_series_fallback_agrees_with_scipy():
-    p, q = 2.1, -0.3
-    c = np.array([1.5, 10.0, 500.0])
-    z = np.array([0.2, 0.9, 0.99])
-    np.testing.assert_allclose(_hyp2f1_series(p, q, c, z), special.hyp2f1(p, q, c, z), rtol=1e-12)
+@pytest.mark.parametrize("params", PARAM_SETS[:2])
+def test_quadrature_agrees_with_closed_form(params):
+    r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+    x = np.array([0.0, 1.0, 3.0, 10.0, 200.0])
+    T, t = 39.0, 52.0
+    model = BetaGeo(params=params)
+    closed = model.conditional_expected_purchases(t, x, T, T) / model.p_alive(x, T, T)
+    np.testing.assert_allclose(_expected_if_alive_quad(r, alpha, a, b, x, T, t, x), closed, rtol=1e-6)
+
+
+def _demo_rfm():
+    import pandas as pd
+    from clv_xl.demo import demo_data
+    d = demo_data()
+    s = d.sessions[(d.sessions["status"] == "Completed")
+                   & (pd.to_datetime(d.sessions["date"]) <= pd.Timestamp(d.as_of))]
+    return rfm_from_transactions(s["client_id"], s["date"], d.as_of, unit_days=7.0, amounts=s["amount"])
+
+
+def _reference_eq10(params, t, x, t_x, T, shift=0):
+    """Eq. (10) at 40 digits with mpmath, through the Pfaff form 2F1(r+x, a-1; a+b+k-1; -t/(alpha+T))."""
+    mp = pytest.importorskip("mpmath")
+    with mp.workdps(40):
+        r, alpha, a, b = (mp.mpf(params[k]) for k in ("r", "alpha", "a", "b"))
+        x, t_x, T, t = mp.mpf(x), mp.mpf(t_x), mp.mpf(T), mp.mpf(t)
+        k = x + shift
+        f = mp.hyp2f1(r + x, a - 1, a + b + k - 1, -t / (alpha + T), maxterms=10**6)
+        if_alive = (a + b + k - 1) / (a - 1) * (1 - f)
+        alive = 1 / (1 + a / (b + k - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x)) if k > 0 else 1
+        return float(if_alive * alive)
+
+
+def test_demo_book_fit_gives_accurate_finite_expectations():
+    """Demo book: almost no dropout heterogeneity (a, b ~ 1e4-1e7), where scipy's 2F1 overflows."""
+    rfm = _demo_rfm()
+    model = BetaGeo().fit(rfm["frequency"], rfm["recency"], rfm["T"])
+    assert model.params_["a"] > 100 and model.params_["b"] > 100  # the regime this test is about
+    expected = model.conditional_expected_purchases(52.0, rfm["frequency"], rfm["recency"], rfm["T"])
+    assert np.all(np.isfinite(expected)) and np.all(expected >= 0)
+    rows = rfm[["frequency", "recency", "T"]].drop_duplicates().head(60)
+    ours = model.conditional_expected_purchases(52.0, rows["frequency"], rows["recency"], rows["T"])
+    reference = [_reference_eq10(model.params_, 52.0, *row) for row in rows.itertuples(index=False)]
+    np.testing.assert_allclose(ours, reference, rtol=1e-6)
+
+
+@pytest.mark.parametrize("model_class", [BetaGeo, "ModifiedBetaGeo"])
+def test_large_a_b_limit_is_fixed_dropout_probability(model_class):
+    """a, b -> inf with a/(a+b) = p: E = (1/p)(1 - ((alpha+T)/(alpha+T+p t))^(r+x)) P(alive)."""
+    if model_class == "ModifiedBetaGeo":
+        from clv_xl.models import ModifiedBetaGeo as model_class
+    shift = model_class.DROPOUT_SHIFT
+    r, alpha, p, scale = 0.8, 5.0, 0.02, 1e10  # corrections are O((x + 1) / (a + b))
+    model = model_class.from_params(r=r, alpha=alpha, a=p * scale, b=(1 - p) * scale)
+    x = np.array([0.0, 1.0, 4.0, 30.0, 500.0])
+    t_x = np.array([0.0, 10.0, 30.0, 38.0, 39.0])
+    T, t = 39.0, np.array([[1.0], [52.0], [1000.0]])
+    if_alive = -np.expm1(-(r + x) * np.log1p(p * t / (alpha + T))) / p
+    odds_dead = np.where(x + shift > 0, p / (1 - p) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0)
+    limit = if_alive / (1 + odds_dead)
+    np.testing.assert_allclose(model.conditional_expected_purchases(t, x, t_x, T), limit, rtol=1e-6)
+
+
+EXTREME = [1e-2, 0.3, 0.999, 1.0, 1.001, 3.0, 25.0, 1e3, 1e5, 1e7]
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=st.sampled_from(EXTREME), b=st.sampled_from(EXTREME), r=st.sampled_from([0.05, 1.0, 20.0]),
+       alpha=st.sampled_from([0.1, 10.0, 500.0]), shift=st.sampled_from([0, 1]),
+       x=st.sampled_from([0, 1, 7, 300, 5000]), T=st.floats(0.5, 500), recency_share=st.floats(0, 1))
+def test_extreme_parameters_finite_nonnegative_increasing(a, b, r, alpha, shift, x, T, recency_share):
+    from clv_xl.models import ModifiedBetaGeo
+    model = (BetaGeo, ModifiedBetaGeo)[shift].from_params(r=r, alpha=alpha, a=a, b=b)
+    t_x = 0.0 if x == 0 else T * recency_share
+    t = np.array([0.0, 0.1, 1.0, 13.0, 52.0, 520.0, 5200.0])
+    expected = model.conditional_expected_purchases(t, x, t_x, T)
+    assert np.all(np.isfinite(expected)) and np.all(expected >= 0)
+    assert expected[0] == 0.0
+    assert np.all(np.diff(expected) >= -1e-9 * expected[1:]), expected
+    assert np.all(expected <= (r + x) / (alpha + T) * t * (1 + 1e-6) + 1e-12)
 
 
 def test_p_alive_closed_form_properties(cdnow_fit):

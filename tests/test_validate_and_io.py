@@ -118,3 +118,41 @@ def test_csv_numbers_become_numbers(tmp_path):
     good, problems = validate_sheet(SESSIONS, raw)
     assert problems == [] and good["amount"].tolist() == [12.5]
     assert good["client_id"].tolist() == ["007"]
+
+
+def test_mixed_cells_in_one_column_are_each_typed():
+    """The vectorised checks: every kind of cell a reader gives, side by side in a column."""
+    good, problems = validate_sheet(SESSIONS, sessions(
+        (D(2025, 1, 2, 15, 30), "A", "Mini", 120, "Completed"),
+        (dt.date(2025, 1, 3), " A ", 7.0, 5.5, " BOOKED "),
+        (pd.Timestamp("2025-01-04"), "A", None, 1.0, "completed"),
+        (" 2025-01-05 ", "A", "  ", None, "Cancelled"),
+        (True, "A", None, 2.0, "Completed"),
+        (D(2025, 1, 6), "A", None, "  ", "Completed"),
+        (D(2025, 1, 7), 42.0, None, -1, "Completed")), client_ids=["A"])
+    assert list(good.index) == [2, 3, 4, 5]
+    assert list(good["date"]) == list(pd.to_datetime(["2025-01-02", "2025-01-03",
+                                                      "2025-01-04", "2025-01-05"]))
+    assert list(good["client_id"]) == ["A"] * 4
+    assert list(good["package"]) == ["Mini", "7", None, None]
+    assert list(good["amount"]) == [120.0, 5.5, 1.0, 0.0]
+    assert list(good["status"]) == ["Completed", "Booked", "Completed", "Cancelled"]
+    assert reasons(problems) == {
+        (6, "Date"): "TRUE is not a date",
+        (7, "Amount"): "a Completed session needs an amount",
+        (8, "Amount"): "must be 0 or more",
+    }
+    assert [p.value for p in problems] == [True, "  ", -1]  # the cell as given
+
+
+def test_many_rows_flag_only_the_bad_ones():
+    n = 5000
+    rows = [(D(2025, 1, 1) + dt.timedelta(days=i % 300), f"C{i % 50}", "Mini",
+             "n/a" if i % 1000 == 7 else float(i), "Done" if i % 1000 == 9 else "Completed")
+            for i in range(n)]
+    good, problems = validate_sheet(SESSIONS, sessions(*rows),
+                                    client_ids=[f"C{k}" for k in range(50)])
+    assert len(good) == n - 10
+    assert {(p.row - 2) % 1000 for p in problems} == {7, 9}
+    assert {p.reason for p in problems if p.column == "Amount"} == {
+        "text 'n/a' where a number belongs"}

@@ -25,7 +25,9 @@ ENGINE_COLUMNS = {
     "Main reason": "main_reason", "Revenue": "revenue", "CLV": "clv", "TLV": "tlv",
 }
 MODEL_COLUMNS = {
-    "P(alive)": "p_alive", "Expected sessions (12 months)": "expected_sessions_12m",
+    "P(alive)": "p_alive", "1 − P(alive)": "p_not_alive",
+    "P(no purchase, 12 months)": "p_no_purchase_12m",
+    "Expected sessions (12 months)": "expected_sessions_12m",
     "Expected order value": "expected_order_value", "Model CLV (12 months)": "model_clv_12m",
 }
 assert tuple(ENGINE_COLUMNS) + tuple(MODEL_COLUMNS) == FORECAST_HEADERS

@@ -71,7 +71,7 @@ def recompute(book, as_of=None, now: dt.datetime | None = None) -> out.Outputs:
 
     from ..forecast import forecast
 
-    result = forecast(ids, sessions, as_of, settings, months=12, unit_days=7.0)
+    result = forecast(ids, sessions, as_of, settings, months=12)  # time unit from Settings
     table = out.forecast_table(clients, metrics, result.table)
     lap("forecast")
 

@@ -16,7 +16,9 @@ FORECAST_COLUMNS = (
     ("Client ID", None), ("Name", None), ("Segment", None), ("Stage", None),
     ("Churn risk", styles.NUMBER_FORMAT), ("Risk band", None), ("Main reason", None),
     ("Revenue", styles.MONEY_FORMAT), ("CLV", styles.MONEY_FORMAT), ("TLV", styles.MONEY_FORMAT),
-    ("P(alive)", styles.PERCENT_FORMAT), ("Expected sessions (12 months)", styles.NUMBER_FORMAT),
+    ("P(alive)", styles.PERCENT_FORMAT), ("1 − P(alive)", styles.PERCENT_FORMAT),
+    ("P(no purchase, 12 months)", styles.PERCENT_FORMAT),
+    ("Expected sessions (12 months)", styles.NUMBER_FORMAT),
     ("Expected order value", styles.MONEY_FORMAT), ("Model CLV (12 months)", styles.MONEY_FORMAT),
 )
 FORECAST_HEADERS = tuple(header for header, _ in FORECAST_COLUMNS)
