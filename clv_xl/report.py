@@ -28,7 +28,7 @@ def text_report(metrics: pd.DataFrame, currency: str = "", top: int = 5) -> str:
                {"segment": "Segment", "clients": "Clients", "clv_avg": "Avg CLV",
                 "tlv_avg": "Avg TLV", "share_high_risk": "High risk"}),
         "",
-        f"Most valuable clients (TLV counts the clients they referred):",
+        "Most valuable clients (TLV counts the clients they referred):",
         _table(metrics.nlargest(top, "tlv").reset_index(),
                {k: LABELS[k] for k in ("client_id", "segment", "completed", "clv", "tlv")}),
         "",

@@ -156,7 +156,7 @@ def CLV_SUMMARY(sessions, as_of=None, settings=None):
 
 from .excel_args import (MODEL_CHOICE, ArgumentError, ModelParameter, TimeUnit,  # noqa: E402
                          resolve_parameters)
-from .models import (DAYS_PER_MONTH, BetaGeo, GammaGamma, ModelFitError,  # noqa: E402
+from .models import (BetaGeo, GammaGamma, ModelFitError,  # noqa: E402
                      ModifiedBetaGeo, model_clv, rfm_from_transactions)
 
 _TABLE_NOTE = " Or give the CLV_FIT table here and leave the next ones out."

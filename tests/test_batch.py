@@ -26,7 +26,7 @@ from clv_xl.cli import main
 from clv_xl.demo import demo_data
 from clv_xl.forecast import forecast
 from clv_xl.metrics import client_metrics
-from clv_xl.schema import CLIENTS, CONTACTS, SESSIONS
+from clv_xl.schema import SESSIONS
 from clv_xl.settings import Settings
 from clv_xl.template import build_template
 from clv_xl.template.pages import FORECAST_FIGURE_ROW, FORECAST_HEADER_ROW, FORECAST_HEADERS
