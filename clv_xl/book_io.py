@@ -16,8 +16,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from .schema import INPUT_SHEETS, NUMBER_KINDS
-from .settings import settings_from_rows
-from .validate import SchemaError, fold
+from .units import fold
+from .validate import SchemaError
 
 #: A workbook that unpacks to more than this is refused before parsing (zip bombs).
 MAX_UNPACKED_BYTES = 2_000_000_000
@@ -38,44 +38,73 @@ def check_size(path: Path) -> None:
         raise BookError(f"{path.name} unpacks to {unpacked / 1e9:.1f} GB; refusing to read it")
 
 
+class BookReader:
+    """A .xlsx/.xlsm file, read with python-calamine: the reading half of the batch's
+    :class:`~clv_xl.batch.book.Book` (blank cells become None)."""
+
+    def __init__(self, path) -> None:
+        self.path = Path(path)
+        self.name = self.path.name
+        if not self.path.is_file():
+            raise BookError(f"{self.path} does not exist")
+        if self.path.suffix.lower() not in (".xlsx", ".xlsm"):
+            raise BookError(f"{self.name}: clv-xl reads and writes .xlsx or .xlsm books")
+        check_size(self.path)
+        from python_calamine import CalamineWorkbook
+
+        try:
+            self._reader = CalamineWorkbook.from_path(str(self.path))
+        except Exception as exc:  # noqa: BLE001 - calamine raises its own error types
+            raise BookError(f"{self.name} cannot be read as a workbook: {exc}") from None
+
+    def sheet_names(self) -> list[str]:
+        return list(self._reader.sheet_names)
+
+    def read_rows(self, sheet: str) -> list[list]:
+        rows = self._reader.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        return [[None if v == "" else v for v in row] for row in rows]
+
+    def progress(self, stage: str, fraction: float) -> None:
+        """Reading alone reports no progress."""
+
+
+def rows_to_frame(rows: list[list], sheet: str) -> tuple[pd.DataFrame, int]:
+    """The raw rows of a sheet (from row 1) as a DataFrame under its header, and the sheet
+    row of the first data row. The header is the first row with any value; columns with a
+    blank header and trailing blank rows are left out."""
+    header_at = next((i for i, row in enumerate(rows)
+                      if any(v is not None and str(v).strip() != "" for v in row)), None)
+    if header_at is None:
+        raise SchemaError(f"sheet {sheet!r} is empty: it needs a header row")
+    header = [None if v is None else str(v).strip() for v in rows[header_at]]
+    keep = [j for j, h in enumerate(header) if h]
+    end = len(rows)
+    while end > header_at + 1 and all(v is None or v == "" for v in rows[end - 1]):
+        end -= 1
+    body = rows[header_at + 1:end]
+    width = len(header)
+    if any(len(row) != width for row in body):
+        body = [list(row[:width]) + [None] * (width - len(row)) for row in body]
+    frame = pd.DataFrame(body, columns=range(width), dtype=object) if body else \
+        pd.DataFrame(columns=range(width), dtype=object)
+    frame = frame[keep]
+    frame.columns = [header[j] for j in keep]
+    return frame, header_at + 2
+
+
 def read_table(path, sheet: str) -> tuple[pd.DataFrame, int]:
     """The raw cells of one sheet as a DataFrame under its header row, and the sheet row of
     the first data row. A CSV file is read as that one table (its sheet name is ignored)."""
     path = Path(path)
-    if not path.exists():
-        raise BookError(f"{path} does not exist")
     if path.suffix.lower() == ".csv":
+        if not path.exists():
+            raise BookError(f"{path} does not exist")
         frame = pd.read_csv(path, dtype=object, keep_default_na=False)
         return _numbers_from_text(frame.replace("", None), sheet), 2
-    from python_calamine import CalamineWorkbook
-
-    check_size(path)
-    book = CalamineWorkbook.from_path(str(path))
-    if sheet not in book.sheet_names:
+    book = BookReader(path)
+    if sheet not in book.sheet_names():
         raise SchemaError(f"the book has no sheet named {sheet!r}")
-    rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-    header_at = next((i for i, r in enumerate(rows) if any(v != "" for v in r)), None)
-    if header_at is None:
-        raise SchemaError(f"sheet {sheet!r} is empty: it needs a header row")
-    header = [str(h).strip() for h in rows[header_at]]
-    body = rows[header_at + 1:]
-    while body and all(v == "" for v in body[-1]):
-        body.pop()
-    frame = pd.DataFrame(body, columns=header, dtype=object).replace("", None)
-    return frame, header_at + 2
-
-
-def read_settings(path) -> dict:
-    """The values of the book's Settings sheet, by setting key (blank cells left out)."""
-    from python_calamine import CalamineWorkbook
-
-    path = Path(path)
-    check_size(path)
-    book = CalamineWorkbook.from_path(str(path))
-    if "Settings" not in book.sheet_names:
-        return {}
-    rows = book.get_sheet_by_name("Settings").to_python()
-    return {k: v for k, v in settings_from_rows(rows, strict=False).items() if v != ""}
+    return rows_to_frame(book.read_rows(sheet), sheet)
 
 
 def _numbers_from_text(frame: pd.DataFrame, sheet: str) -> pd.DataFrame:

@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
-from .book_io import BookError, read_settings, read_table, write_tables
+from .book_io import BookError, BookReader, read_table, write_tables
 from .demo import demo_data
 from .metrics import client_metrics
 from .report import text_report
-from .schema import CLIENTS, CONTACTS, LABELS, SESSIONS
+from .schema import CLIENTS, LABELS, SESSIONS
 from .settings import Settings, SettingsError
 from .template import build_books, build_template
 from .validate import SchemaError, validate_sheet
@@ -97,29 +97,23 @@ def run_template(args) -> int:
 
 
 def run_summary(args) -> int:
-    is_book = args.source.suffix.lower() != ".csv"
-    in_book = read_settings(args.source) if is_book and args.source.exists() else {}
-    settings = Settings(in_book, **({"as_of": args.as_of} if args.as_of else {}))
-    as_of = settings.as_of or pd.Timestamp.today().date()
-    sessions_raw, first_row = read_table(args.source, SESSIONS.name)
-    clients = contacts = None
-    problems = []
-    if is_book:
-        clients_raw, clients_row = read_table(args.source, CLIENTS.name)
-        clients, problems = validate_sheet(CLIENTS, clients_raw, clients_row)
-    sessions, found = validate_sheet(SESSIONS, sessions_raw, first_row, as_of=as_of,
-                                     client_ids=None if clients is None else clients["client_id"])
-    problems += found
-    if is_book:
-        contacts_raw, contacts_row = read_table(args.source, CONTACTS.name)
-        contacts, found = validate_sheet(CONTACTS, contacts_raw, contacts_row,
-                                         client_ids=clients["client_id"], as_of=as_of)
-        problems += found
-    for problem in problems:
-        print(f"{problem.severity}: {problem.as_text()}", file=sys.stderr)
-    if clients is None:
+    if args.source.suffix.lower() == ".csv":
+        settings = Settings(as_of=args.as_of)
+        as_of = pd.Timestamp(settings.as_of or pd.Timestamp.today()).normalize()
+        raw, first_row = read_table(args.source, SESSIONS.name)
+        sessions, problems = validate_sheet(SESSIONS, raw, first_row, as_of=as_of)
         ids = pd.unique(sessions["client_id"])
         clients = pd.DataFrame({k: ids if k == "client_id" else None for k in CLIENTS.keys})
+        contacts = None
+    else:
+        from .batch.pipeline import load_inputs
+
+        as_of = Settings(as_of=args.as_of).as_of  # checked here; None means the book's
+        inputs = load_inputs(BookReader(args.source), as_of)
+        clients, sessions, contacts = inputs.clients, inputs.sessions, inputs.contacts
+        settings, as_of, problems = inputs.settings, inputs.as_of, inputs.problems
+    for problem in problems:
+        print(f"{problem.severity}: {problem.as_text()}", file=sys.stderr)
     metrics = client_metrics(clients, sessions, contacts, settings, as_of)
     print(text_report(metrics, settings.currency))
     if args.out:

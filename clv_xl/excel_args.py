@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .settings import Settings, SettingsError, settings_from_rows
+from .units import UNIT_DAYS, fold
 from .validate import SchemaError, validate_sheet
 from .schema import SESSIONS
 
@@ -131,10 +132,6 @@ class SettingsRange:
             raise ArgumentError(f"settings: {error}") from None
 
 
-def _fold(text) -> str:
-    return "".join(ch for ch in str(text).lower() if ch.isalnum())
-
-
 @dataclass(frozen=True)
 class SessionsRange:
     """A sessions range with its header row: Date, Client ID, Amount, Status (Package optional)."""
@@ -188,7 +185,7 @@ class DateArg:
 # ------------------------------------------------------------------ model parameters
 MODEL_PARAMETER_NAMES = ("r", "alpha", "a", "b", "p", "q", "gamma")
 TIME_UNIT_ROW = "time unit (days)"
-_TABLE_KEYS = {_fold(n): n for n in MODEL_PARAMETER_NAMES + (TIME_UNIT_ROW,)}
+_TABLE_KEYS = {fold(n): n for n in MODEL_PARAMETER_NAMES + (TIME_UNIT_ROW,)}
 
 
 @dataclass(frozen=True)
@@ -228,7 +225,7 @@ def parameter_table(cells: np.ndarray, label: str = "parameters") -> dict:
                             "(a column of names and a column of estimates)")
     found = {}
     for name, estimate in cells[:, :2]:
-        key = _TABLE_KEYS.get(_fold(name)) if isinstance(name, str) else None
+        key = _TABLE_KEYS.get(fold(name)) if isinstance(name, str) else None
         if key is None or is_blank(estimate):
             continue
         found[key] = _positive(f"{key} in the parameter table", estimate)
@@ -264,8 +261,12 @@ def resolve_parameters(given: dict) -> dict:
     return dict(given)
 
 
-DAYS_PER_UNIT = {"day": 1.0, "days": 1.0, "week": 7.0, "weeks": 7.0,
-                 "month": 365.25 / 12, "months": 365.25 / 12}
+def single_cell(label: str, value):
+    """The one value of an argument that must be a single cell."""
+    cells = grid(value)
+    if cells.shape != (1, 1):
+        raise ArgumentError(f"{label} must be a single cell")
+    return cells[0, 0]
 
 
 @dataclass(frozen=True)
@@ -277,14 +278,14 @@ class TimeUnit:
                 "in the fitted model.")
 
     def convert(self, value) -> float:
-        cells = grid(value)
-        if cells.shape != (1, 1):
-            raise ArgumentError(f"{self.label} must be a single cell")
-        text = cells[0, 0]
+        text = single_cell(self.label, value)
         if is_blank(text):
             return 7.0
-        if isinstance(text, str) and text.strip().lower() in DAYS_PER_UNIT:
-            return DAYS_PER_UNIT[text.strip().lower()]
+        if isinstance(text, str):
+            name = text.strip().lower()
+            days = UNIT_DAYS.get(name) or UNIT_DAYS.get(name + "s")  # "week" as "weeks"
+            if days:
+                return days
         raise ArgumentError(f'{self.label} must be "days", "weeks" or "months"')
 
 
@@ -301,15 +302,12 @@ class TextChoice:
     choices: tuple = ()
 
     def convert(self, value) -> str:
-        cells = grid(value)
-        if cells.shape != (1, 1):
-            raise ArgumentError(f"{self.label} must be a single cell")
-        text = cells[0, 0]
+        text = single_cell(self.label, value)
         if is_blank(text):
             return self.choices[0]
         if isinstance(text, str):
             for choice in self.choices:
-                if _fold(text) == _fold(choice):
+                if fold(text) == fold(choice):
                     return choice
         listed = " or ".join(f'"{c}"' for c in self.choices)
         raise ArgumentError(f"{self.label} must be {listed}")

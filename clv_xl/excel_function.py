@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import xlwings as xw
 
-from .excel_args import ArgumentError, DateArg, grid
+from .excel_args import ArgumentError, DateArg, grid, single_cell
 
 CATEGORY = "CLV"
 
@@ -106,9 +106,7 @@ def _whole(spec, value):
     """A table formula's argument: per-cell kinds must be given a single cell here."""
     if not hasattr(spec, "required"):
         return spec.convert(value)
-    cells = grid(value)
-    if cells.shape != (1, 1):
-        raise ArgumentError(f"{spec.label} must be a single cell")
+    cells = grid([[single_cell(spec.label, value)]])
     (number,), (reason,) = (a.ravel() for a in spec.convert(cells))
     if reason:
         raise ArgumentError(reason)

@@ -25,7 +25,7 @@ from .models import (DAYS_PER_MONTH, BetaGeo, GammaGamma, ModelFitError, Modifie
 from .models import bgnbd as _bgnbd
 from .models import gamma_gamma as _gamma_gamma
 from .models.bgnbd import unit_name
-from .schema import TIME_UNIT_DAYS
+from .units import UNIT_DAYS
 from .settings import Settings
 
 FORECAST_COLUMNS = ("p_alive", "p_not_alive", "p_no_purchase_12m", "expected_sessions_12m",
@@ -102,7 +102,7 @@ def forecast(clients_ids, sessions: pd.DataFrame, as_of, settings: Settings | No
     if months < 0:
         raise ValueError("months must be 0 or more")
     if unit_days is None:
-        unit_days = TIME_UNIT_DAYS[str(settings.time_unit).lower()]
+        unit_days = UNIT_DAYS[str(settings.time_unit).lower()]
     unit_days = float(unit_days)
     if not (np.isfinite(unit_days) and unit_days > 0):
         raise ValueError("unit_days must be a positive number of days (7 for weeks)")

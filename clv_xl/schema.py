@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from .units import UNIT_DAYS
+
 
 class Kind(str, Enum):
     """What a cell may hold."""
@@ -142,9 +144,7 @@ class Setting:
         return "".join(part.capitalize() for part in self.key.split("_"))
 
 
-#: The model time units a book may choose, and their length in days.
-TIME_UNIT_DAYS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12}
-TIME_UNITS = tuple(TIME_UNIT_DAYS)
+TIME_UNITS = tuple(UNIT_DAYS)
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("as_of", "As-of date", Kind.DATE, None,

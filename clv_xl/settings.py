@@ -10,6 +10,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from .schema import SETTING_BY_KEY, SETTINGS, Kind
+from .units import fold
 
 
 class SettingsError(ValueError):
@@ -66,23 +67,19 @@ def settings_from_rows(rows, strict: bool = True) -> dict:
     names = {}
     for setting in SETTINGS:
         for name in (setting.key, setting.label, setting.defined_name):
-            names[_fold(name)] = setting.key
+            names[fold(name)] = setting.key
     found = {}
     for row in rows:
         row = list(row)
         if len(row) < 2 or _blank(row[0]):
             continue
-        key = names.get(_fold(row[0]))
+        key = names.get(fold(row[0]))
         if key is None:
             if strict:
                 raise SettingsError(f"unknown setting {str(row[0])[:30]!r}")
             continue
         found[key] = row[1]
     return found
-
-
-def _fold(text) -> str:
-    return "".join(ch for ch in str(text).lower() if ch.isalnum())
 
 
 def _blank(value) -> bool:

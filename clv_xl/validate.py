@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .schema import CLIENTS, CONTACTS, NUMBER_KINDS, SESSIONS, Kind, Sheet
+from .units import fold
 
 
 class SchemaError(ValueError):
@@ -52,11 +53,6 @@ def with_keys(sheet: Sheet, raw: pd.DataFrame) -> pd.DataFrame:
         if column.key not in renamed.columns:
             renamed[column.key] = None
     return renamed[sheet.keys]
-
-
-def fold(text) -> str:
-    """A header as compared: case, spaces and underscores ignored."""
-    return str(text).strip().lower().replace(" ", "").replace("_", "")
 
 
 def validate_sheet(sheet: Sheet, raw: pd.DataFrame, first_row: int = 2,

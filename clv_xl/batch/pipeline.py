@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import dataclass
 
 import pandas as pd
 
+from ..book_io import rows_to_frame
 from ..metrics import client_metrics
 from ..schema import CLIENTS, CONTACTS, INPUT_SHEETS, SESSIONS
 from ..settings import Settings, settings_from_rows
-from ..validate import SchemaError, fold, validate_sheet
+from ..units import fold
+from ..validate import SchemaError, validate_sheet
 from . import outputs as out
 
 SETTINGS_SHEET = "Settings"
@@ -36,13 +39,58 @@ def recompute(book, as_of=None, now: dt.datetime | None = None) -> out.Outputs:
         clock = now_
         book.progress(stage, _STAGE_END[stage])
 
-    # read: every input sheet, and check every sheet and required column before anything else
+    book.progress("read", 0.0)
+    inputs = load_inputs(book, as_of, lap)
+    problems = inputs.problems
+    issue_rows = len({(p.sheet, p.row) for p in problems})
+
+    metrics = client_metrics(inputs.clients, inputs.sessions, inputs.contacts, inputs.settings,
+                             inputs.as_of)
+    lap("compute")
+
+    from ..forecast import forecast
+
+    result = forecast(inputs.clients["client_id"], inputs.sessions, inputs.as_of,
+                      inputs.settings, months=12)  # time unit from Settings
+    table = out.forecast_table(inputs.clients, metrics, result.table)
+    lap("forecast")
+
+    outputs = out.Outputs(
+        forecast=table, issues=out.issues_table(problems),
+        status=out.status_line(now or dt.datetime.now(), inputs.as_of, inputs.counts,
+                               issue_rows, result.message),
+        figures=out.figures(table, result.model),
+        counts={**inputs.counts, "issue_rows": issue_rows, "clients_computed": len(table),
+                "errors": sum(p.severity == "error" for p in problems),
+                "warnings": sum(p.severity != "error" for p in problems)},
+        as_of=inputs.as_of.date(), timings=timings)
+    book.write_outputs(outputs)
+    lap("write")
+    return outputs
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """A book's input sheets, validated: the good rows, every problem, the settings in force."""
+
+    clients: pd.DataFrame
+    sessions: pd.DataFrame
+    contacts: pd.DataFrame
+    problems: list
+    settings: Settings
+    as_of: pd.Timestamp
+    counts: dict  # filled rows per input sheet
+
+
+def load_inputs(book, as_of=None, lap=lambda stage: None) -> Inputs:
+    """Read every input sheet and the Settings of ``book`` and validate them, clients first.
+    Every sheet and required column is checked before any row is; ``lap`` marks the end of
+    the "read" and "validate" stages."""
     names = book.sheet_names()
     missing = [s.name for s in INPUT_SHEETS if s.name not in names]
     if missing:
         listed = ", ".join(repr(m) for m in missing)
         raise SchemaError(f"{book.name} has no sheet{'s' * (len(missing) > 1)} named {listed}")
-    book.progress("read", 0.0)
     raw: dict[str, tuple[pd.DataFrame, int]] = {}
     for i, sheet in enumerate(INPUT_SHEETS):
         frame, first_row = rows_to_frame(book.read_rows(sheet.name), sheet.name)
@@ -55,7 +103,6 @@ def recompute(book, as_of=None, now: dt.datetime | None = None) -> out.Outputs:
     as_of = pd.Timestamp(as_of or settings.as_of or dt.date.today()).normalize()
     lap("read")
 
-    # validate: clients first, then the sheets that refer to them
     clients, problems = validate_sheet(CLIENTS, *raw[CLIENTS.name])
     ids = clients["client_id"]
     sessions, found = validate_sheet(SESSIONS, *raw[SESSIONS.name], client_ids=ids, as_of=as_of)
@@ -63,54 +110,8 @@ def recompute(book, as_of=None, now: dt.datetime | None = None) -> out.Outputs:
     contacts, found = validate_sheet(CONTACTS, *raw[CONTACTS.name], client_ids=ids, as_of=as_of)
     problems += found
     counts = {name: _filled_rows(frame) for name, (frame, _) in raw.items()}
-    issue_rows = len({(p.sheet, p.row) for p in problems})
     lap("validate")
-
-    metrics = client_metrics(clients, sessions, contacts, settings, as_of)
-    lap("compute")
-
-    from ..forecast import forecast
-
-    result = forecast(ids, sessions, as_of, settings, months=12)  # time unit from Settings
-    table = out.forecast_table(clients, metrics, result.table)
-    lap("forecast")
-
-    outputs = out.Outputs(
-        forecast=table, issues=out.issues_table(problems),
-        status=out.status_line(now or dt.datetime.now(), as_of, counts, issue_rows,
-                               result.message),
-        figures=out.figures(table, result.model),
-        counts={**counts, "issue_rows": issue_rows, "clients_computed": len(table),
-                "errors": sum(p.severity == "error" for p in problems),
-                "warnings": sum(p.severity != "error" for p in problems)},
-        as_of=as_of.date(), timings=timings)
-    book.write_outputs(outputs)
-    lap("write")
-    return outputs
-
-
-def rows_to_frame(rows: list[list], sheet: str) -> tuple[pd.DataFrame, int]:
-    """The raw rows of a sheet (from row 1) as a DataFrame under its header, and the sheet
-    row of the first data row. The header is the first row with any value; columns with a
-    blank header and trailing blank rows are left out."""
-    header_at = next((i for i, row in enumerate(rows)
-                      if any(v is not None and str(v).strip() != "" for v in row)), None)
-    if header_at is None:
-        raise SchemaError(f"sheet {sheet!r} is empty: it needs a header row")
-    header = [None if v is None else str(v).strip() for v in rows[header_at]]
-    keep = [j for j, h in enumerate(header) if h]
-    end = len(rows)
-    while end > header_at + 1 and all(v is None or v == "" for v in rows[end - 1]):
-        end -= 1
-    body = rows[header_at + 1:end]
-    width = len(header)
-    if any(len(row) != width for row in body):
-        body = [list(row[:width]) + [None] * (width - len(row)) for row in body]
-    frame = pd.DataFrame(body, columns=range(width), dtype=object) if body else \
-        pd.DataFrame(columns=range(width), dtype=object)
-    frame = frame[keep]
-    frame.columns = [header[j] for j in keep]
-    return frame, header_at + 2
+    return Inputs(clients, sessions, contacts, problems, settings, as_of, counts)
 
 
 def _filled_rows(frame: pd.DataFrame) -> int:

@@ -16,13 +16,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from ..units import UNIT_DAYS
 from ._data import compress
 from ._fit import ModelFitError, as_float_array, fit_log_params, scalar_or_array
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
 MIN_CLIENTS = 10
 MIN_REPEAT_CLIENTS = 5
-UNIT_NAMES = {1.0: "days", 7.0: "weeks", 365.25 / 12.0: "months"}
+UNIT_NAMES = {days: name for name, days in UNIT_DAYS.items()}
 
 
 class BetaGeo:

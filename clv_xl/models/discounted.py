@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..units import DAYS_PER_MONTH
 from ._fit import as_float_array, scalar_or_array
-
-DAYS_PER_MONTH = 365.25 / 12.0
 
 
 def model_clv(
