@@ -180,8 +180,11 @@ def main() -> None:
     mbig_s, mbig = best_of(lambda: ModifiedBetaGeo().fit(x_m, t_x_m, T_big), 3)
     show("clv_xl ModifiedBetaGeo.fit (incl. compress)", mbig_s, mbig.params_, mbig.loglik_)
     print("standard errors:", {k: round(v, 4) for k, v in mbig.se_.items()})
+    rows = compress(x_m, t_x_m, T_big)
+    rows_s, _ = best_of(lambda: ModifiedBetaGeo().fit(rows.frequency, rows.recency, rows.T,
+                                                      weights=rows.weights), 3)
+    print(f"  of which the fit on the {len(rows.T):,} distinct rows with weights: {rows_s:.4f} s")
     if not args.skip_lifetimes:
-        rows = compress(x_m, t_x_m, T_big)
         big_csv = Path(tempfile.gettempdir()) / "clv-xl-bench-mbg-big.csv"
         pd.DataFrame({"frequency": rows.frequency, "recency": rows.recency, "T": rows.T,
                       "weights": rows.weights}).to_csv(big_csv, index=False)
@@ -192,8 +195,8 @@ def main() -> None:
                 rows.frequency, rows.recency, rows.T)))
             show("lifetimes ModifiedBetaGeoFitter.fit", result["seconds"][0], result["params"],
                  their_ll)
-            print(f"  (lifetimes given the same {len(rows.T):,} distinct rows with weights, "
-                  f"compression not timed); speed-up {result['seconds'][0] / mbig_s:.1f}x")
+            print(f"  (lifetimes given the same {len(rows.T):,} distinct rows with weights); "
+                  f"speed-up on those rows: {result['seconds'][0] / rows_s:.1f}x")
 
 
 if __name__ == "__main__":

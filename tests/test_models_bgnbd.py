@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from scipy import special
 
 from clv_xl.models import BetaGeo, ModelFitError, compress, rfm_from_transactions
-from clv_xl.models.bgnbd import _expected_if_alive_quad, _loglik_and_grad
+from clv_xl.models.bgnbd import _expected_if_alive_quad, _histories, _loglik_derivatives
 
 try:
     from tests import cdnow
@@ -232,20 +232,43 @@ def test_heavy_buyers_stay_finite(params, x, T, recency_share, t):
     assert np.isfinite(model.loglik(x, t_x, T))
 
 
-def test_analytic_gradient_matches_finite_differences():
+@pytest.mark.parametrize("shift", [0, 1], ids=["BG/NBD", "MBG/NBD"])
+def test_analytic_gradient_and_hessian_match_finite_differences(shift):
     rng = np.random.default_rng(0)
     T = rng.uniform(5, 50, 200)
     x = rng.integers(0, 30, 200).astype(float)
     t_x = np.where(x > 0, T * rng.uniform(0, 1, 200), 0.0)
+    weights = rng.integers(1, 5, 200).astype(float)
+    histories = _histories(x, t_x, T, shift, weights)
     theta = np.array([0.4, 3.0, 0.9, 1.7])
-    _, grad = _loglik_and_grad(theta, x, t_x, T)
+    _, grad, hess = _loglik_derivatives(theta, histories)
+
+    def total(th):
+        return weights @ _loglik_derivatives(th, histories, order=0)[0]
+
     for j in range(4):
         h = 1e-6 * theta[j]
         up, down = theta.copy(), theta.copy()
         up[j] += h
         down[j] -= h
-        numeric = (_loglik_and_grad(up, x, t_x, T)[0] - _loglik_and_grad(down, x, t_x, T)[0]) / (2 * h)
-        np.testing.assert_allclose(grad[j], numeric, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(grad[j], (total(up) - total(down)) / (2 * h), rtol=1e-6)
+        grad_up = _loglik_derivatives(up, histories, order=1)[1]
+        grad_down = _loglik_derivatives(down, histories, order=1)[1]
+        np.testing.assert_allclose(hess[:, j], (grad_up - grad_down) / (2 * h), rtol=1e-5,
+                                   atol=1e-6 * np.abs(hess).max())
+    np.testing.assert_allclose(hess, hess.T, rtol=1e-12)
+
+
+def test_per_client_loglik_does_not_depend_on_the_other_clients():
+    """The distinct-x grouping inside the likelihood must not mix clients up."""
+    rng = np.random.default_rng(1)
+    T = rng.uniform(5, 50, 50)
+    x = rng.integers(0, 6, 50).astype(float)
+    t_x = np.where(x > 0, T * rng.uniform(0, 1, 50), 0.0)
+    model = BetaGeo.from_params(r=0.4, alpha=3.0, a=0.9, b=1.7)
+    together = model.loglik(x, t_x, T)
+    one_by_one = [model.loglik(x[i], t_x[i], T[i]) for i in range(50)]
+    np.testing.assert_allclose(together, one_by_one, rtol=1e-13)
 
 
 def test_parameter_recovery_on_simulated_clients():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from clv_xl.models import GammaGamma, ModelFitError
-from clv_xl.models.gamma_gamma import _loglik_and_grad
+from clv_xl.models.gamma_gamma import _loglik_derivatives
 
 try:
     from tests import cdnow
@@ -67,19 +67,27 @@ def test_zero_and_negative_spend_are_excluded_not_fatal(cdnow_fit):
         assert model.params_[name] == pytest.approx(reference.params_[name], rel=1e-6)
 
 
-def test_analytic_gradient_matches_finite_differences():
+def test_analytic_gradient_and_hessian_match_finite_differences():
     rng = np.random.default_rng(0)
     x = rng.integers(1, 20, 300).astype(float)
     m = rng.gamma(2.0, 20.0, 300)
+    weights = rng.integers(1, 4, 300).astype(float)
     theta = np.array([4.0, 3.0, 12.0])
-    _, grad = _loglik_and_grad(theta, x, m)
+    _, grad, hess = _loglik_derivatives(theta, x, m, weights)
+
+    def total(th):
+        return weights @ _loglik_derivatives(th, x, m, order=0)[0]
+
     for j in range(3):
         h = 1e-6 * theta[j]
         up, down = theta.copy(), theta.copy()
         up[j] += h
         down[j] -= h
-        numeric = (_loglik_and_grad(up, x, m)[0] - _loglik_and_grad(down, x, m)[0]) / (2 * h)
-        np.testing.assert_allclose(grad[j], numeric, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(grad[j], (total(up) - total(down)) / (2 * h), rtol=1e-6)
+        grad_up = _loglik_derivatives(up, x, m, weights, order=1)[1]
+        grad_down = _loglik_derivatives(down, x, m, weights, order=1)[1]
+        np.testing.assert_allclose(hess[:, j], (grad_up - grad_down) / (2 * h), rtol=1e-5,
+                                   atol=1e-6 * np.abs(hess).max())
 
 
 def test_parameter_recovery_on_simulated_clients():

@@ -13,6 +13,8 @@ purchase.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy import special
 
@@ -39,7 +41,7 @@ class BetaGeo:
     MODEL = "BG/NBD"
     # Dropout chances per client are x + DROPOUT_SHIFT: BG/NBD after each repeat purchase
     # (x), MBG/NBD also right after the first purchase (x + 1). Everything that differs
-    # between the two models goes through this one number (see _loglik_and_grad).
+    # between the two models goes through this one number (see _loglik_derivatives).
     DROPOUT_SHIFT = 0
 
     def __init__(self, params: dict | None = None, time_unit_days: float | None = None):
@@ -82,15 +84,16 @@ class BetaGeo:
         n = float(data.weights.sum())
         n_repeat = float(data.weights[data.frequency > 0].sum())
         _check_enough_data(n, n_repeat, len(data.weights), self.MODEL)
-        k = data.frequency + self.DROPOUT_SHIFT
+        histories = _histories(data.frequency, data.recency, data.T, self.DROPOUT_SHIFT,
+                               data.weights)
 
-        def neg_loglik(theta):
-            ll, grad = _loglik_and_grad(theta, data.frequency, data.recency, data.T, k)
-            return -np.dot(data.weights, ll), -(grad @ data.weights)
+        def negative(theta):
+            ll, grad, hess = _loglik_derivatives(theta, histories)
+            return -(data.weights @ ll), -grad, -hess
 
         mean_rate = float(np.dot(data.weights, data.frequency) / np.dot(data.weights, data.T))
         start = [1.0, 1.0 / max(mean_rate, 1e-6), 1.0, 1.0]
-        result = fit_log_params(neg_loglik, start, PARAM_NAMES, self.MODEL, n)
+        result = fit_log_params(negative, start, PARAM_NAMES, self.MODEL, n)
         self.params_ = dict(zip(PARAM_NAMES, map(float, result.params)))
         self.se_ = dict(zip(PARAM_NAMES, map(float, result.se)))
         self.loglik_ = result.loglik
@@ -104,8 +107,8 @@ class BetaGeo:
         """Per-client log-likelihood, Fader, Hardie & Lee (2005), eq. (6)."""
         x, t_x, T = _checked_data(frequency, recency, T)
         shape = x.shape
-        x, t_x, T = x.ravel(), t_x.ravel(), T.ravel()
-        ll, _ = _loglik_and_grad(self._theta(), x, t_x, T, x + self.DROPOUT_SHIFT)
+        histories = _histories(x, t_x, T, self.DROPOUT_SHIFT)
+        ll, _, _ = _loglik_derivatives(self._theta(), histories, order=0)
         return scalar_or_array(ll.reshape(shape))
 
     # --------------------------------------------------------- predictions
@@ -260,47 +263,109 @@ def _check_enough_data(n: float, n_repeat: float, n_distinct: int = 2,
         )
 
 
-def _loglik_and_grad(theta, x, t_x, T, k=None):
-    """Eq. (6) per client, as log(A + [k>0] B), and its gradient (4 x n).
+class _Histories(NamedTuple):
+    """Client histories prepared for the likelihood: rows, weights and distinct frequencies.
 
-    A = B(a, b+k)/B(a, b) (alpha+T)^-(r+x);  B = B(a+1, b+k-1)/B(a, b) (alpha+t_x)^-(r+x),
-    both times Gamma(r+x) alpha^r / Gamma(r), combined with logaddexp. The
-    Beta functions are expanded so that only three gammaln and three digamma
-    calls touch the data arrays: Gamma(b+k) = (b+k-1) Gamma(b+k-1) for k > 0.
+    Everything in eq. (6) that involves a Gamma function depends on the data only
+    through x (and k = x + shift), which takes few distinct values, so the special
+    functions are evaluated once per distinct x and gathered back with ``which``.
+    """
 
-    ``k`` is the number of dropout chances: k = x for BG/NBD (the default, eq. 6
-    as printed); k = x + 1 gives the MBG/NBD likelihood (Batislam, Denizel &
-    Filiztekin 2007, with Wagner & Hoppe's 2008 erratum). The gamma part (r, alpha,
-    x, t_x, T) is the same in both models; only the beta part sees k.
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    weights: np.ndarray
+    shift: int  # dropout chances k = x + shift: 0 for BG/NBD, 1 for MBG/NBD
+    distinct_x: np.ndarray
+    which: np.ndarray  # x == distinct_x[which]
+    weight_per_x: np.ndarray  # summed weights per distinct x
+
+
+def _histories(x, t_x, T, shift=0, weights=None) -> _Histories:
+    x, t_x, T = (np.asarray(v, dtype=float).ravel() for v in (x, t_x, T))
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
+    distinct_x, which = np.unique(x, return_inverse=True)
+    return _Histories(x, t_x, T, w, shift, distinct_x, which,
+                      np.bincount(which, weights=w, minlength=len(distinct_x)))
+
+
+def _loglik_derivatives(theta, h: _Histories, order: int = 2):
+    """Eq. (6) per client, and the weighted sums of its gradient and Hessian.
+
+    Returns (ll, gradient, hessian): ll per client (n), the gradient (4) and the
+    Hessian (4 x 4) of sum(weights * ll) in (r, alpha, a, b); the last two are
+    None below ``order`` 1 and 2. Per client, L = Gamma(r+x) alpha^r / Gamma(r) (A + [k>0] B),
+    A = B(a, b+k)/B(a, b) (alpha+T)^-(r+x), B = B(a+1, b+k-1)/B(a, b) (alpha+t_x)^-(r+x),
+    so with w_A, w_B = A, B / (A + B):
+
+    - d log(A+B) = w_A d log A + w_B d log B;
+    - d2 log(A+B) = w_A d2 log A + w_B d2 log B + w_A w_B D D', with
+      D = d log A - d log B = (log((alpha+t_x)/(alpha+T)), (r+x)(1/(alpha+t_x) - 1/(alpha+T)),
+      -1/a, 1/(b+k-1)).
+
+    ``k`` is the number of dropout chances: k = x for BG/NBD (eq. 6 as printed);
+    k = x + 1 gives the MBG/NBD likelihood (Batislam, Denizel & Filiztekin 2007,
+    with Wagner & Hoppe's 2008 erratum). The gamma part (r, alpha, x, t_x, T) is
+    the same in both models; only the beta part sees k.
     """
     r, alpha, a, b = theta
-    k = x if k is None else k
-    repeat = k > 0
-    bx1 = b + np.where(repeat, k, 1.0) - 1.0  # b+k-1 for k > 0, b otherwise
+    x, t_x, T, w = h.x, h.t_x, h.T, h.weights
+    # per distinct x (index j): the Gamma-function parts
+    ux, uk = h.distinct_x, h.distinct_x + h.shift
+    repeat = uk > 0
+    bk1 = b + np.where(repeat, uk, 1.0) - 1.0  # b+k-1 where k > 0 (b otherwise, unused)
+    lg_abk = special.gammaln(a + b + uk)
+    log_A_j = special.gammaln(b + uk) - lg_abk
+    log_B_j = np.where(repeat, np.log(a) + special.gammaln(bk1) - lg_abk, -np.inf)
+    # per client
+    rx = r + x
     log_at, log_atx = np.log(alpha + T), np.log(alpha + t_x)
-    lg_bx1, lg_abx = special.gammaln(bx1), special.gammaln(a + b + k)
-    lg_bx = np.where(repeat, lg_bx1 + np.log(bx1), lg_bx1)  # log Gamma(b+k)
-    common = special.gammaln(a + b) - special.gammaln(b) - lg_abx
-    log_A = lg_bx + common - (r + x) * log_at
-    log_B = np.where(repeat, np.log(a) + lg_bx1 + common - (r + x) * log_atx, -np.inf)
+    log_A = log_A_j[h.which] - rx * log_at
+    log_B = log_B_j[h.which] - rx * log_atx
     log_sum = np.logaddexp(log_A, log_B)
+    ll = (special.gammaln(r + ux)[h.which] - special.gammaln(r) + r * np.log(alpha)
+          + special.gammaln(a + b) - special.gammaln(b) + log_sum)
+    if order < 1:
+        return ll, None, None
+
     w_B = np.exp(log_B - log_sum)
     w_A = 1.0 - w_B
-    ll = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + log_sum
-
+    n, W_j = w.sum(), h.weight_per_x
+    wB = w * w_B
+    WB_j = np.bincount(h.which, weights=wB, minlength=len(ux))
+    WA_j = W_j - WB_j
     dg = special.digamma
-    dg_bx1 = dg(bx1)
-    dg_bx = np.where(repeat, dg_bx1 + 1.0 / bx1, dg_bx1)  # digamma(b+k)
-    d_common = dg(a + b) - dg(a + b + k)
-    d_r = dg(r + x) - dg(r) + np.log(alpha) - w_A * log_at - w_B * log_atx
-    d_alpha = r / alpha - (r + x) * (w_A / (alpha + T) + w_B / (alpha + t_x))
-    d_a = d_common + w_B / a
-    d_b = d_common - dg(b) + w_A * dg_bx + w_B * dg_bx1
-    return ll, np.vstack([d_r, d_alpha, d_a, d_b])
+    inv_at, inv_atx = 1.0 / (alpha + T), 1.0 / (alpha + t_x)
+    mix_inv = w_A * inv_at + w_B * inv_atx
+    grad = np.array([
+        W_j @ dg(r + ux) + n * (np.log(alpha) - dg(r)) - w @ (log_at + w_B * (log_atx - log_at)),
+        n * r / alpha - (w * rx) @ mix_inv,
+        n * dg(a + b) - W_j @ dg(a + b + uk) + wB.sum() / a,
+        n * (dg(a + b) - dg(b)) - W_j @ dg(a + b + uk) + WA_j @ dg(b + uk) + WB_j @ dg(bk1),
+    ])
+    if order < 2:
+        return ll, grad, None
+
+    def tg(y):  # trigamma: polygamma(1, y) = Hurwitz zeta(2, y), without polygamma's overhead
+        return special.zeta(2.0, y)
+
+    tg_ab, tg_abk = tg(a + b), W_j @ tg(a + b + uk)
+    hess = np.zeros((4, 4))
+    hess[0, 0] = W_j @ tg(r + ux) - n * tg(r)
+    hess[0, 1] = n / alpha - w @ mix_inv
+    hess[1, 1] = (w * rx) @ (w_A * inv_at ** 2 + w_B * inv_atx ** 2) - n * r / alpha ** 2
+    hess[2, 3] = n * tg_ab - tg_abk
+    hess[2, 2] = hess[2, 3] - wB.sum() / a ** 2
+    hess[3, 3] = n * (tg_ab - tg(b)) - tg_abk + WA_j @ tg(b + uk) + WB_j @ tg(bk1)
+    hess[1, 0], hess[3, 2] = hess[0, 1], hess[2, 3]
+    D = np.vstack([log_atx - log_at, rx * (inv_atx - inv_at),
+                   np.full_like(x, -1.0 / a), (1.0 / bk1)[h.which]])
+    hess += (D * (wB * w_A)) @ D.T
+    return ll, grad, hess
 
 
 def _log_p_alive(r, alpha, a, b, x, t_x, T, k=None):
-    """log P(alive) = -log(1 + [k>0] a/(b+k-1) ((alpha+T)/(alpha+t_x))^(r+x)); k as in _loglik_and_grad."""
+    """log P(alive) = -log(1 + [k>0] a/(b+k-1) ((alpha+T)/(alpha+t_x))^(r+x)); k as in _loglik_derivatives."""
     k = x if k is None else k
     repeat = k > 0
     kb = np.where(repeat, k, 1.0)

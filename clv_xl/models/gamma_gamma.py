@@ -75,13 +75,13 @@ class GammaGamma:
         if np.ptp(m) == 0:
             raise ModelFitError("cannot fit Gamma-Gamma: every client has the same mean spend")
 
-        def neg_loglik(theta):
-            ll, grad = _loglik_and_grad(theta, x, m)
-            return -np.dot(w, ll), -(grad @ w)
+        def negative(theta):
+            ll, grad, hess = _loglik_derivatives(theta, x, m, w)
+            return -(w @ ll), -grad, -hess
 
         mean_spend = float(np.dot(w, m) / n)
         start = [1.0, 2.0, mean_spend]
-        result = fit_log_params(neg_loglik, start, PARAM_NAMES, "Gamma-Gamma", n)
+        result = fit_log_params(negative, start, PARAM_NAMES, "Gamma-Gamma", n)
         self.params_ = dict(zip(PARAM_NAMES, map(float, result.params)))
         self.se_ = dict(zip(PARAM_NAMES, map(float, result.se)))
         self.loglik_ = result.loglik
@@ -93,7 +93,7 @@ class GammaGamma:
         x = as_float_array(frequency, "frequency")
         m = as_float_array(monetary_value, "monetary_value")
         x, m = np.broadcast_arrays(x, m)
-        ll, _ = _loglik_and_grad(self._theta(), x.ravel(), m.ravel())
+        ll, _, _ = _loglik_derivatives(self._theta(), x.ravel(), m.ravel(), order=0)
         return scalar_or_array(ll.reshape(x.shape))
 
     def conditional_expected_average_profit(self, frequency, monetary_value):
@@ -151,18 +151,41 @@ def _checked_params(params: dict) -> dict:
     return out
 
 
-def _loglik_and_grad(theta, x, m):
-    """log f(m | p, q, gamma, x) and its gradient (3 x n).
+def _loglik_derivatives(theta, x, m, weights=None, order: int = 2):
+    """log f(m | p, q, gamma, x) per client, and the weighted sums of its gradient and Hessian.
 
-    f = Gamma(px+q) / (Gamma(px) Gamma(q)) gamma^q x^(px) m^(px-1) / (gamma + x m)^(px+q)
+    f = Gamma(px+q) / (Gamma(px) Gamma(q)) gamma^q x^(px) m^(px-1) / (gamma + x m)^(px+q).
+    Returns (ll, gradient (3), Hessian (3 x 3)) of sum(weights * ll) in (p, q, gamma);
+    the last two are None below ``order`` 1 and 2.
     """
     p, q, gamma = theta
+    w = np.ones_like(x) if weights is None else weights
+    # the Gamma functions depend on the data only through x, which has few distinct values
+    ux, which = np.unique(x, return_inverse=True)
     px = p * x
     log_gxm = np.log(gamma + x * m)
-    ll = (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q)
+    ll = ((special.gammaln(p * ux + q) - special.gammaln(p * ux))[which] - special.gammaln(q)
           + q * np.log(gamma) + px * np.log(x) + (px - 1.0) * np.log(m) - (px + q) * log_gxm)
-    d_pxq = special.digamma(px + q)
-    d_p = x * (d_pxq - special.digamma(px) + np.log(x) + np.log(m) - log_gxm)
-    d_q = d_pxq - special.digamma(q) + np.log(gamma) - log_gxm
-    d_gamma = q / gamma - (px + q) / (gamma + x * m)
-    return ll, np.vstack([d_p, d_q, d_gamma])
+    if order < 1:
+        return ll, None, None
+    n = w.sum()
+    W_j = np.bincount(which, weights=w, minlength=len(ux))
+    d_pxq = special.digamma(p * ux + q)
+    inv_gxm = 1.0 / (gamma + x * m)
+    wx = w * x
+    grad = np.array([
+        (W_j * ux) @ (d_pxq - special.digamma(p * ux)) + wx @ (np.log(x * m) - log_gxm),
+        W_j @ d_pxq - w @ log_gxm + n * (np.log(gamma) - special.digamma(q)),
+        n * q / gamma - w @ ((px + q) * inv_gxm),
+    ])
+    if order < 2:
+        return ll, grad, None
+    tg_pxq = special.zeta(2.0, p * ux + q)  # trigamma, as polygamma(1, .)
+    hess = np.empty((3, 3))
+    hess[0, 0] = (W_j * ux ** 2) @ (tg_pxq - special.zeta(2.0, p * ux))
+    hess[0, 1] = hess[1, 0] = (W_j * ux) @ tg_pxq
+    hess[0, 2] = hess[2, 0] = -wx @ inv_gxm
+    hess[1, 1] = W_j @ tg_pxq - n * special.zeta(2.0, q)
+    hess[1, 2] = hess[2, 1] = n / gamma - w @ inv_gxm
+    hess[2, 2] = -n * q / gamma ** 2 + w @ ((px + q) * inv_gxm ** 2)
+    return ll, grad, hess

@@ -13,7 +13,7 @@ never came back may be inactive (BG/NBD says alive for sure).
 
 Every formula is BG/NBD's with that one change in the beta (dropout) part;
 the gamma (purchase-rate) part is the same. The code is BetaGeo's with
-``DROPOUT_SHIFT = 1``: see ``bgnbd._loglik_and_grad``. Inputs and time
+``DROPOUT_SHIFT = 1``: see ``bgnbd._loglik_derivatives``. Inputs and time
 unit as in ``bgnbd``.
 
 Equations, written out (k = x + 1 dropout chances, B = Beta function):
