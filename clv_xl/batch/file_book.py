@@ -26,6 +26,8 @@ import shutil
 import struct
 import tempfile
 import zlib
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -161,8 +163,8 @@ def patch_book(source: Path, handle, grids: dict[str, list[list]]) -> None:
             if info.filename in replaced:
                 sheet = replaced[info.filename]
                 xml = archive.read(info).decode("utf-8")
-                writer.add(info, replace_sheet_data(xml, grids[sheet], OUTPUT_SHEETS.get(
-                    sheet, 1), styles).encode("utf-8"))
+                writer.add_pieces(info, sheet_xml(xml, grids[sheet], OUTPUT_SHEETS.get(
+                    sheet, 1), styles))
             elif info.filename == "xl/workbook.xml":
                 xml = archive.read(info)
                 patched = full_calc_on_load(xml)
@@ -235,6 +237,12 @@ _ATTR = re.compile(r'([\w:]+)="([^"]*)"')
 
 def replace_sheet_data(xml: str, grid: list[list], header_row: int, styles) -> str:
     """The worksheet ``xml`` with its cells replaced by ``grid`` (rows from A1)."""
+    return "".join(sheet_xml(xml, grid, header_row, styles))
+
+
+def sheet_xml(xml: str, grid: list[list], header_row: int, styles) -> Iterator[str]:
+    """``replace_sheet_data`` in pieces of a few thousand rows, made as they are asked for
+    (so that the writer can compress one piece while the next is made)."""
     match = _SHEET_DATA.search(xml)
     if match is None:
         raise BookError("a worksheet without <sheetData>: the book is damaged")
@@ -250,14 +258,15 @@ def replace_sheet_data(xml: str, grid: list[list], header_row: int, styles) -> s
         old = xml[match.end():end_at]
         end = end_at + len(close)
     cell_styles, row_attrs = _template_styles(old, header_row + 1)
-    body, width = sheet_rows(grid, header_row, cell_styles, row_attrs, styles)
-    new = f"<{prefix}sheetData>{body}</{prefix}sheetData>" if prefix == "" else \
-        f"<{prefix}sheetData>{body.replace('<', '<' + prefix).replace('<' + prefix + '/', '</' + prefix)}</{prefix}sheetData>"
-    xml = xml[:match.start()] + new + xml[end:]
+    width = max([len(row) for row in grid] + [c for (_, c) in cell_styles] + [1])
     last_row = max(len(grid), header_row + 1)
-    ref = f"A1:{get_column_letter(max(width, 1))}{last_row}"
-    return re.sub(r'(<(?:\w+:)?dimension\b[^>]*?\bref=")[^"]*(")', rf"\g<1>{ref}\g<2>", xml,
-                  count=1)
+    ref = f"A1:{get_column_letter(width)}{last_row}"
+    yield re.sub(r'(<(?:\w+:)?dimension\b[^>]*?\bref=")[^"]*(")', rf"\g<1>{ref}\g<2>",
+                 xml[:match.start()], count=1) + f"<{prefix}sheetData>"
+    for piece in sheet_rows(grid, header_row, cell_styles, row_attrs, styles):
+        yield piece if prefix == "" else \
+            piece.replace("<", "<" + prefix).replace("<" + prefix + "/", "</" + prefix)
+    yield f"</{prefix}sheetData>" + xml[end:]
 
 
 def _template_styles(sheet_data: str, last_row: int):
@@ -293,31 +302,74 @@ def _column_number(ref: str) -> int:
     return number
 
 
+ROWS_PER_PIECE = 5000
+
+
 def sheet_rows(grid: list[list], header_row: int, cell_styles: dict, row_attrs: dict,
-               styles) -> tuple[str, int]:
-    """The ``<row>`` elements for ``grid`` and the widest row. Rows up to the first table row
-    keep every styled cell of the template (empty if the grid has no value there); table rows
-    take the styles of the first table row."""
+               styles) -> Iterator[str]:
+    """The ``<row>`` elements for ``grid``, a few thousand rows at a time. Rows up to the first
+    table row keep every styled cell of the template (empty if the grid has no value there);
+    table rows take the styles of the first table row."""
     body_row = header_row + 1
     template_cols = {}
     for (r, c), s in cell_styles.items():
         template_cols.setdefault(r, {})[c] = s
-    width = max((len(row) for row in grid), default=0)
-    width = max([width] + [c for (_, c) in cell_styles])
     parts = []
-    last = max(len(grid), body_row)
-    for r in range(1, last + 1):
+    for r in range(1, body_row + 1):  # the template's rows, cell by cell
         values = grid[r - 1] if r <= len(grid) else []
-        styled = template_cols.get(r if r <= body_row else body_row, {})
-        columns = sorted(set(range(1, len(values) + 1)) | set(styled) if r <= body_row
-                         else range(1, len(values) + 1))
-        cells = []
-        for c in columns:
-            value = values[c - 1] if c <= len(values) else None
-            cells.append(cell_xml(f"{get_column_letter(c)}{r}", styled.get(c), value, styles))
-        if cells or r in row_attrs:
+        styled = template_cols.get(r, {})
+        cells = [cell_xml(f"{get_column_letter(c)}{r}", styled.get(c),
+                          values[c - 1] if c <= len(values) else None, styles)
+                 for c in sorted(set(range(1, len(values) + 1)) | set(styled))]
+        if any(cells) or r in row_attrs:
             parts.append(f'<row r="{r}"{row_attrs.get(r, "")}>{"".join(cells)}</row>')
-    return "".join(parts), width
+    yield "".join(parts)
+    for start in range(body_row, len(grid), ROWS_PER_PIECE):
+        yield "".join(_table_rows(grid[start:start + ROWS_PER_PIECE], start + 1,
+                                  template_cols.get(body_row, {}), styles))
+
+
+_ABSENT = object()  # a cell beyond the end of a short row: no <c> at all
+
+
+def _table_rows(rows: list[list], first: int, styled: dict, styles) -> list[str]:
+    """``<row>`` elements for the table rows below the first one (sheet rows from ``first``),
+    built column by column: each column has one style, so its cells share their markup."""
+    if not rows:
+        return []
+    numbers = range(first, first + len(rows))
+    columns = [_column_cells(get_column_letter(c), styled.get(c),
+                             [row[c - 1] if c <= len(row) else _ABSENT for row in rows],
+                             numbers, styles)
+               for c in range(1, max(map(len, rows)) + 1)]
+    joined = map("".join, zip(*columns)) if columns else ("" for _ in numbers)
+    return [f'<row r="{r}">{cells}</row>' for r, cells in zip(numbers, joined) if cells]
+
+
+def _column_cells(letter: str, style, values: list, numbers, styles) -> list[str]:
+    """The ``<c>`` of each value of one column (what ``cell_xml`` gives, with the common
+    number and text cases inlined: a table column holds a hundred thousand of them)."""
+    s = f' s="{style}"' if style is not None else ""
+    out = []
+    add = out.append
+    for r, value in zip(numbers, values):
+        kind = type(value)
+        if kind is float:
+            if value - value == 0:  # finite
+                add(f'<c r="{letter}{r}"{s}><v>{value!r}</v></c>')
+            else:
+                add(f'<c r="{letter}{r}"{s}/>' if s else "")
+        elif kind is str:
+            text = _escape(value)
+            space = ' xml:space="preserve"' if text != text.strip() else ""
+            add(f'<c r="{letter}{r}"{s} t="inlineStr"><is><t{space}>{text}</t></is></c>')
+        elif value is None:
+            add(f'<c r="{letter}{r}"{s}/>' if s else "")
+        elif value is _ABSENT:
+            add("")
+        else:
+            add(cell_xml(f"{letter}{r}", style, value, styles))
+    return out
 
 
 def cell_xml(ref: str, style, value, styles) -> str:
@@ -409,6 +461,42 @@ class _ZipWriter:
         packed = packer.compress(data) + packer.flush()
         self._header(info, zlib.crc32(data), len(packed), len(data), 8)
         self.f.write(packed)
+
+    def add_pieces(self, info, pieces: Iterable[str]) -> None:
+        """A new member from text made in pieces: each piece is deflated on a second thread
+        while the next is made (zlib lets go of the GIL), and the sizes and CRC, known only at
+        the end, are written back into the member's header."""
+        packer = zlib.compressobj(1, zlib.DEFLATED, -15)
+        crc = size = packed = 0
+
+        def pack(text: str) -> None:
+            nonlocal crc, size, packed
+            data = text.encode("utf-8")
+            crc, size = zlib.crc32(data, crc), size + len(data)
+            out = packer.compress(data)
+            packed += len(out)
+            self.f.write(out)
+
+        self._header(info, 0, 0, 0, 8)
+        at = self.entries[-1][8]  # where the member's local header starts
+        with ThreadPoolExecutor(max_workers=1) as worker:
+            pending = None
+            for piece in pieces:
+                if pending is not None:
+                    pending.result()
+                pending = worker.submit(pack, piece)
+            if pending is not None:
+                pending.result()
+        tail = packer.flush()
+        packed += len(tail)
+        self.f.write(tail)
+        if max(packed, size) >= 0xFFFFFFFF:
+            raise BookError("the book is too large to write (over 4 GB)")
+        end = self.f.tell()
+        self.f.seek(at + 14)
+        self.f.write(struct.pack("<III", crc, packed, size))
+        self.f.seek(end)
+        self.entries[-1] = self.entries[-1][:5] + (crc, packed, size) + self.entries[-1][8:]
 
     def _header(self, info, crc, csize, usize, method) -> None:
         if max(csize, usize, self.f.tell()) >= 0xFFFFFFFF:

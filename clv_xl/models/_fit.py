@@ -18,6 +18,7 @@ LOG_BOUND = 20.0  # |log parameter| beyond this (a factor 5e8) means it has run 
 MAX_ITERATIONS = 500
 MAX_STEP = 2.0  # largest change of a log parameter in one Newton step (a factor e^2)
 GRADIENT_TOLERANCE = 1e-9  # per client, in log parameters
+ROUNDING = 1e-14  # relative: a Newton step that would gain less than this is not taken
 
 
 class ModelFitError(ValueError):
@@ -84,13 +85,16 @@ def _newton(derivatives: Derivatives, u: np.ndarray, scale: float):
         step = -vectors @ ((vectors.T @ grad) / np.maximum(np.abs(eigenvalues), floor))
         step *= min(1.0, MAX_STEP / np.max(np.abs(step)))
         slope = grad @ step
+        if -slope < ROUNDING * max(1.0, abs(value)):
+            # the Newton step would gain less than the rounding error of the likelihood
+            return u, value, grad, hess, iteration - 1, ""
         t = 1.0
         while True:
             trial = evaluate(u + t * step)
             if trial[0] <= value + 1e-4 * t * slope:
                 break
             t *= 0.5
-            if t < 1e-12:
+            if t < 1e-10:
                 return u, value, grad, hess, iteration, "no step lowers the likelihood further"
         u = u + t * step
         value, grad, hess = trial

@@ -1,0 +1,55 @@
+"""The shared Newton fitter (clv_xl.models._fit) on objectives with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clv_xl.models._fit import ModelFitError, fit_log_params
+
+NAMES = ("p", "q")
+OPTIMUM = np.array([2.0, 30.0])
+CURVATURE = np.array([[3.0, 1.0], [1.0, 2.0]])  # of the objective in natural parameters
+
+
+def quadratic(noise: bool = False, calls: list | None = None):
+    """(value, gradient, Hessian) of 100 clients' 0.5 (theta - OPTIMUM)' C (theta - OPTIMUM) + 1.
+    ``noise``: a deterministic jitter like the rounding of a sum over many clients, 1e-13
+    relative on the value and 1e-8 per client on the gradient. ``calls`` counts evaluations."""
+
+    def derivatives(theta):
+        if calls is not None:
+            calls.append(theta)
+        d = theta - OPTIMUM
+        jitter = np.sin(1e9 * theta.sum() + np.arange(3)) if noise else np.zeros(3)
+        value = 100 * (0.5 * d @ CURVATURE @ d + 1.0) * (1 + 1e-13 * jitter[0])
+        return value, 100 * (CURVATURE @ d + 1e-8 * jitter[1:]), 100 * CURVATURE
+
+    return derivatives
+
+
+def test_finds_the_optimum_and_its_standard_errors():
+    result = fit_log_params(quadratic(), [1.0, 1.0], NAMES, "test", 100)
+    np.testing.assert_allclose(result.params, OPTIMUM, rtol=1e-6)
+    expected_se = np.sqrt(np.diag(np.linalg.inv(100 * CURVATURE)))
+    np.testing.assert_allclose(result.se, expected_se, rtol=1e-6)
+    assert result.loglik == pytest.approx(-100.0)
+
+
+def test_stops_at_rounding_noise_instead_of_creeping_to_the_iteration_limit():
+    """Near the optimum a likelihood summed over many clients is known only to its rounding;
+    a Newton step that would gain less than that is not taken. (Before this rule, a Gamma-Gamma
+    fit on 85,000 clients took 500 steps of 27 line-search evaluations each.)"""
+    calls: list = []
+    result = fit_log_params(quadratic(noise=True, calls=calls), [1.0, 1.0], NAMES, "test", 100)
+    np.testing.assert_allclose(result.params, OPTIMUM, rtol=1e-6)
+    assert len(calls) < 50
+
+
+def test_a_runaway_parameter_is_an_error():
+    def derivatives(theta):  # decreasing forever in q: no maximum
+        return -np.log(theta[1]) + theta[0] - np.log(theta[0]), np.array(
+            [1 - 1 / theta[0], -1 / theta[1]]), np.diag([1 / theta[0] ** 2, 1 / theta[1] ** 2])
+
+    with pytest.raises(ModelFitError, match="parameter q ran off"):
+        fit_log_params(derivatives, [1.0, 1.0], NAMES, "test", 1)
