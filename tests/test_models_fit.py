@@ -38,8 +38,9 @@ def test_finds_the_optimum_and_its_standard_errors():
 
 def test_stops_at_rounding_noise_instead_of_creeping_to_the_iteration_limit():
     """Near the optimum a likelihood summed over many clients is known only to its rounding;
-    a Newton step that would gain less than that is not taken. (Before this rule, a Gamma-Gamma
-    fit on 85,000 clients took 500 steps of 27 line-search evaluations each.)"""
+    a Newton step that would gain less than that is not taken. (Before this rule, the
+    Gamma-Gamma fit of bench/recompute.py's large book line-searched until the iteration
+    limit.)"""
     calls: list = []
     result = fit_log_params(quadratic(noise=True, calls=calls), [1.0, 1.0], NAMES, "test", 100)
     np.testing.assert_allclose(result.params, OPTIMUM, rtol=1e-6)
