@@ -32,6 +32,18 @@ class FitResult(NamedTuple):
     iterations: int
 
 
+class _Stop(NamedTuple):
+    """Where Newton's method stopped: the point, the objective per client there (value,
+    gradient and Hessian in log parameters), the steps taken, and why if it failed ("")."""
+
+    u: np.ndarray
+    value: float
+    grad: np.ndarray
+    hess: np.ndarray | None
+    iterations: int
+    why: str
+
+
 def fit_log_params(
     derivatives: Derivatives,
     start: Sequence[float],
@@ -45,21 +57,19 @@ def fit_log_params(
     log-likelihood in natural parameters.
     """
     scale = float(total_weight)
-    u, value, grad, hess, iterations, why = _newton(derivatives, np.log(np.asarray(start, float)),
-                                                   scale)
-    theta = np.exp(u)
-    _check_converged(u, theta, value, grad, why, names, model)
-    se = standard_errors(hess * scale, theta, names, model)
-    return FitResult(theta, se, -float(value) * scale, iterations)
+    stop = _newton(derivatives, np.log(np.asarray(start, float)), scale)
+    theta = np.exp(stop.u)
+    _check_converged(stop, theta, names, model)
+    se = standard_errors(stop.hess * scale, theta, names, model)
+    return FitResult(theta, se, -float(stop.value) * scale, stop.iterations)
 
 
-def _newton(derivatives: Derivatives, u: np.ndarray, scale: float):
+def _newton(derivatives: Derivatives, u: np.ndarray, scale: float) -> _Stop:
     """Newton's method in u = log(theta) on the per-client objective, with backtracking.
 
     The Hessian is made positive definite by taking absolute eigenvalues (with a
     floor), so every step goes downhill even far from the optimum (Nocedal &
-    Wright, Numerical Optimization, 2nd ed., section 3.4). Returns
-    (u, value, gradient in u, Hessian in u, iterations, reason for stopping or "").
+    Wright, Numerical Optimization, 2nd ed., section 3.4).
     """
 
     def evaluate(u):
@@ -76,10 +86,11 @@ def _newton(derivatives: Derivatives, u: np.ndarray, scale: float):
 
     value, grad, hess = evaluate(u)
     if not np.isfinite(value):
-        return u, value, np.full_like(u, np.nan), None, 0, "the starting point has no likelihood"
+        return _Stop(u, value, np.full_like(u, np.nan), None, 0,
+                     "the starting point has no likelihood")
     for iteration in range(1, MAX_ITERATIONS + 1):
         if np.max(np.abs(grad)) < GRADIENT_TOLERANCE:
-            return u, value, grad, hess, iteration - 1, ""
+            return _Stop(u, value, grad, hess, iteration - 1, "")
         eigenvalues, vectors = np.linalg.eigh(hess)
         floor = max(1e-8 * np.max(np.abs(eigenvalues)), 1e-12)
         step = -vectors @ ((vectors.T @ grad) / np.maximum(np.abs(eigenvalues), floor))
@@ -87,7 +98,7 @@ def _newton(derivatives: Derivatives, u: np.ndarray, scale: float):
         slope = grad @ step
         if -slope < ROUNDING * max(1.0, abs(value)):
             # the Newton step would gain less than the rounding error of the likelihood
-            return u, value, grad, hess, iteration - 1, ""
+            return _Stop(u, value, grad, hess, iteration - 1, "")
         t = 1.0
         while True:
             trial = evaluate(u + t * step)
@@ -95,28 +106,30 @@ def _newton(derivatives: Derivatives, u: np.ndarray, scale: float):
                 break
             t *= 0.5
             if t < 1e-10:
-                return u, value, grad, hess, iteration, "no step lowers the likelihood further"
+                return _Stop(u, value, grad, hess, iteration,
+                             "no step lowers the likelihood further")
         u = u + t * step
         value, grad, hess = trial
         if np.any(np.abs(u) > LOG_BOUND):
-            return u, value, grad, hess, iteration, ""
-    return u, value, grad, hess, MAX_ITERATIONS, f"no convergence in {MAX_ITERATIONS} steps"
+            return _Stop(u, value, grad, hess, iteration, "")
+    return _Stop(u, value, grad, hess, MAX_ITERATIONS, f"no convergence in {MAX_ITERATIONS} steps")
 
 
-def _check_converged(u, theta, value, grad_log, why, names, model) -> None:
-    if not np.isfinite(value) or not np.all(np.isfinite(theta)):
+def _check_converged(stop: _Stop, theta, names, model) -> None:
+    if not np.isfinite(stop.value) or not np.all(np.isfinite(theta)):
         raise ModelFitError(f"{model} fit gave non-finite values: {_show(names, theta)}")
-    at_bound = np.abs(u) > LOG_BOUND
+    at_bound = np.abs(stop.u) > LOG_BOUND
     if at_bound.any():
         name = names[int(np.argmax(at_bound))]
         raise ModelFitError(
             f"{model} fit did not converge: parameter {name} ran off to "
             f"{theta[int(np.argmax(at_bound))]:.3g}; the data cannot identify it"
         )
-    if np.max(np.abs(grad_log)) > 1e-4:
+    largest = np.max(np.abs(stop.grad))
+    if largest > 1e-4:
         raise ModelFitError(
-            f"{model} fit did not converge ({why or 'stopped early'}); "
-            f"largest scaled gradient {np.max(np.abs(grad_log)):.2g}"
+            f"{model} fit did not converge ({stop.why or 'stopped early'}); "
+            f"largest scaled gradient {largest:.2g}"
         )
 
 
