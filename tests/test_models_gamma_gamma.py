@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from clv_xl.models import GammaGamma, ModelFitError
-from clv_xl.models.gamma_gamma import _loglik_derivatives
+from clv_xl.models.gamma_gamma import _loglik_derivatives, _spends
 
 try:
     from tests import cdnow
@@ -73,10 +73,11 @@ def test_analytic_gradient_and_hessian_match_finite_differences():
     m = rng.gamma(2.0, 20.0, 300)
     weights = rng.integers(1, 4, 300).astype(float)
     theta = np.array([4.0, 3.0, 12.0])
-    _, grad, hess = _loglik_derivatives(theta, x, m, weights)
+    spends = _spends(x, m, weights)
+    _, grad, hess = _loglik_derivatives(theta, spends)
 
     def total(th):
-        return weights @ _loglik_derivatives(th, x, m, order=0)[0]
+        return weights @ _loglik_derivatives(th, spends, order=0)[0]
 
     for j in range(3):
         h = 1e-6 * theta[j]
@@ -84,8 +85,8 @@ def test_analytic_gradient_and_hessian_match_finite_differences():
         up[j] += h
         down[j] -= h
         np.testing.assert_allclose(grad[j], (total(up) - total(down)) / (2 * h), rtol=1e-6)
-        grad_up = _loglik_derivatives(up, x, m, weights, order=1)[1]
-        grad_down = _loglik_derivatives(down, x, m, weights, order=1)[1]
+        grad_up = _loglik_derivatives(up, spends, order=1)[1]
+        grad_down = _loglik_derivatives(down, spends, order=1)[1]
         np.testing.assert_allclose(hess[:, j], (grad_up - grad_down) / (2 * h), rtol=1e-5,
                                    atol=1e-6 * np.abs(hess).max())
 

@@ -10,6 +10,8 @@ m = their mean value.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy import special
 
@@ -75,8 +77,10 @@ class GammaGamma:
         if np.ptp(m) == 0:
             raise ModelFitError("cannot fit Gamma-Gamma: every client has the same mean spend")
 
+        spends = _spends(x, m, w)
+
         def negative(theta):
-            ll, grad, hess = _loglik_derivatives(theta, x, m, w)
+            ll, grad, hess = _loglik_derivatives(theta, spends)
             return -(w @ ll), -grad, -hess
 
         mean_spend = float(np.dot(w, m) / n)
@@ -93,7 +97,7 @@ class GammaGamma:
         x = as_float_array(frequency, "frequency")
         m = as_float_array(monetary_value, "monetary_value")
         x, m = np.broadcast_arrays(x, m)
-        ll, _, _ = _loglik_derivatives(self._theta(), x.ravel(), m.ravel(), order=0)
+        ll, _, _ = _loglik_derivatives(self._theta(), _spends(x, m), order=0)
         return scalar_or_array(ll.reshape(x.shape))
 
     def conditional_expected_average_profit(self, frequency, monetary_value):
@@ -151,7 +155,28 @@ def _checked_params(params: dict) -> dict:
     return out
 
 
-def _loglik_derivatives(theta, x, m, weights=None, order: int = 2):
+class _Spends(NamedTuple):
+    """Repeat clients' (x, mean spend m) prepared for the likelihood: the Gamma functions
+    depend on the data only through x, which takes few distinct values, so they are
+    evaluated once per distinct x and gathered back with ``which``."""
+
+    x: np.ndarray
+    m: np.ndarray
+    weights: np.ndarray
+    distinct_x: np.ndarray
+    which: np.ndarray  # x == distinct_x[which]
+    weight_per_x: np.ndarray  # summed weights per distinct x
+
+
+def _spends(x, m, weights=None) -> _Spends:
+    x, m = (np.asarray(v, dtype=float).ravel() for v in (x, m))
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
+    distinct_x, which = np.unique(x, return_inverse=True)
+    return _Spends(x, m, w, distinct_x, which,
+                   np.bincount(which, weights=w, minlength=len(distinct_x)))
+
+
+def _loglik_derivatives(theta, data: _Spends, order: int = 2):
     """log f(m | p, q, gamma, x) per client, and the weighted sums of its gradient and Hessian.
 
     f = Gamma(px+q) / (Gamma(px) Gamma(q)) gamma^q x^(px) m^(px-1) / (gamma + x m)^(px+q).
@@ -159,17 +184,14 @@ def _loglik_derivatives(theta, x, m, weights=None, order: int = 2):
     the last two are None below ``order`` 1 and 2.
     """
     p, q, gamma = theta
-    w = np.ones_like(x) if weights is None else weights
-    # the Gamma functions depend on the data only through x, which has few distinct values
-    ux, which = np.unique(x, return_inverse=True)
+    x, m, w, ux, which = data.x, data.m, data.weights, data.distinct_x, data.which
     px = p * x
     log_gxm = np.log(gamma + x * m)
     ll = ((special.gammaln(p * ux + q) - special.gammaln(p * ux))[which] - special.gammaln(q)
           + q * np.log(gamma) + px * np.log(x) + (px - 1.0) * np.log(m) - (px + q) * log_gxm)
     if order < 1:
         return ll, None, None
-    n = w.sum()
-    W_j = np.bincount(which, weights=w, minlength=len(ux))
+    n, W_j = w.sum(), data.weight_per_x
     d_pxq = special.digamma(p * ux + q)
     inv_gxm = 1.0 / (gamma + x * m)
     wx = w * x
