@@ -108,9 +108,10 @@ def run_lifetimes(summary_csv: Path, repeats: int, fitters=("BetaGeoFitter",),
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def show(label: str, seconds: float, params: dict, loglik: float) -> None:
+def show(label: str, seconds: float, params: dict, loglik: float, steps=None) -> None:
     shown = ", ".join(f"{k}={v:.4f}" for k, v in params.items())
-    print(f"{label:<40} {seconds:9.4f} s   LL={loglik:12.3f}   {shown}")
+    steps = f"   ({steps} Newton steps)" if steps is not None else ""
+    print(f"{label:<40} {seconds:9.4f} s   LL={loglik:12.3f}   {shown}{steps}")
 
 
 def worst_relative_error(ours, theirs) -> float:
@@ -134,14 +135,14 @@ def main() -> None:
 
     print(f"CDNOW: {len(data)} clients (BG/NBD), median of repeated fits")
     ours_s, ours = best_of(lambda: BetaGeo().fit(x, t_x, T), 20)
-    show("clv_xl BetaGeo.fit", ours_s, ours.params_, ours.loglik_)
+    show("clv_xl BetaGeo.fit", ours_s, ours.params_, ours.loglik_, ours.n_iter_)
 
     money = pd.read_csv(folder / "cdnow_customers_summary_with_transactions.csv")
     gg_s, gg = best_of(lambda: GammaGamma().fit(money["x"], money["zbar"]), 20)
-    show(f"clv_xl GammaGamma.fit ({gg.n_clients_})", gg_s, gg.params_, gg.loglik_)
+    show(f"clv_xl GammaGamma.fit ({gg.n_clients_})", gg_s, gg.params_, gg.loglik_, gg.n_iter_)
 
     mbg_s, mbg = best_of(lambda: ModifiedBetaGeo().fit(x, t_x, T), 20)
-    show("clv_xl ModifiedBetaGeo.fit", mbg_s, mbg.params_, mbg.loglik_)
+    show("clv_xl ModifiedBetaGeo.fit", mbg_s, mbg.params_, mbg.loglik_, mbg.n_iter_)
 
     if not args.skip_lifetimes:
         ours_by_fitter = {"BetaGeoFitter": (ours, ours_s, BetaGeo),

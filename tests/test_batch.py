@@ -419,8 +419,8 @@ def test_sheet_written_in_small_pieces_equals_one_piece(book, tmp_path, monkeypa
     grid = [["Client ID", "P(alive)"]] + [[f"C{i:03d}", i / 7] for i in range(23)]
     member = sheet_member(book, "Issues")
     with zipfile.ZipFile(book) as archive:
-        expected = file_book.replace_sheet_data(archive.read(member).decode("utf-8"), grid, 1,
-                                                file_book._Styles(archive.read("xl/styles.xml")))
+        expected = "".join(file_book.sheet_xml(archive.read(member).decode("utf-8"), grid, 1,
+                                               file_book._Styles(archive.read("xl/styles.xml"))))
     monkeypatch.setattr(file_book, "ROWS_PER_PIECE", 2)
     out = tmp_path / "pieces.xlsx"
     with open(out, "wb") as handle:

@@ -235,14 +235,10 @@ _CELL = re.compile(r"<(?:\w+:)?c\b([^>]*?)(?:/>|>)")
 _ATTR = re.compile(r'([\w:]+)="([^"]*)"')
 
 
-def replace_sheet_data(xml: str, grid: list[list], header_row: int, styles) -> str:
-    """The worksheet ``xml`` with its cells replaced by ``grid`` (rows from A1)."""
-    return "".join(sheet_xml(xml, grid, header_row, styles))
-
-
 def sheet_xml(xml: str, grid: list[list], header_row: int, styles) -> Iterator[str]:
-    """``replace_sheet_data`` in pieces of a few thousand rows, made as they are asked for
-    (so that the writer can compress one piece while the next is made)."""
+    """The worksheet ``xml`` with its cells replaced by ``grid`` (rows from A1), in pieces of
+    a few thousand rows made as they are asked for (so that the writer can compress one piece
+    while the next is made)."""
     match = _SHEET_DATA.search(xml)
     if match is None:
         raise BookError("a worksheet without <sheetData>: the book is damaged")
@@ -335,15 +331,16 @@ _ABSENT = object()  # a cell beyond the end of a short row: no <c> at all
 def _table_rows(rows: list[list], first: int, styled: dict, styles) -> list[str]:
     """``<row>`` elements for the table rows below the first one (sheet rows from ``first``),
     built column by column: each column has one style, so its cells share their markup."""
-    if not rows:
+    width = max(map(len, rows), default=0)
+    if not width:
         return []
     numbers = range(first, first + len(rows))
     columns = [_column_cells(get_column_letter(c), styled.get(c),
                              [row[c - 1] if c <= len(row) else _ABSENT for row in rows],
                              numbers, styles)
-               for c in range(1, max(map(len, rows)) + 1)]
-    joined = map("".join, zip(*columns)) if columns else ("" for _ in numbers)
-    return [f'<row r="{r}">{cells}</row>' for r, cells in zip(numbers, joined) if cells]
+               for c in range(1, width + 1)]
+    return [f'<row r="{r}">{cells}</row>'
+            for r, cells in zip(numbers, map("".join, zip(*columns))) if cells]
 
 
 def _column_cells(letter: str, style, values: list, numbers, styles) -> list[str]:
@@ -360,9 +357,7 @@ def _column_cells(letter: str, style, values: list, numbers, styles) -> list[str
             else:
                 add(f'<c r="{letter}{r}"{s}/>' if s else "")
         elif kind is str:
-            text = _escape(value)
-            space = ' xml:space="preserve"' if text != text.strip() else ""
-            add(f'<c r="{letter}{r}"{s} t="inlineStr"><is><t{space}>{text}</t></is></c>')
+            add(_text_xml(f"{letter}{r}", s, value))
         elif value is None:
             add(f'<c r="{letter}{r}"{s}/>' if s else "")
         elif value is _ABSENT:
@@ -392,7 +387,12 @@ def cell_xml(ref: str, style, value, styles) -> str:
             serial = (stamp - _EXCEL_EPOCH) / dt.timedelta(days=1)
             return f'<c r="{ref}" s="{date_style}"><v>{serial!r}</v></c>'
         value = pd.Timestamp(value).date().isoformat()
-    text = _escape(str(value))
+    return _text_xml(ref, s, str(value))
+
+
+def _text_xml(ref: str, s: str, value: str) -> str:
+    """A text cell as an inline string (``s``: the style attribute or "")."""
+    text = _escape(value)
     space = ' xml:space="preserve"' if text != text.strip() else ""
     return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{text}</t></is></c>'
 

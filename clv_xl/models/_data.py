@@ -48,6 +48,13 @@ def compress(frequency, recency, T, weights=None) -> Compressed:
     return Compressed(unique[:, 0], unique[:, 1], unique[:, 2], counts, inverse)
 
 
+def distinct_with_weights(values: np.ndarray, weights: np.ndarray):
+    """(distinct values, which[i] such that values[i] == distinct[which[i]], summed weights
+    per distinct value): for terms of a likelihood that depend on few distinct values."""
+    distinct, which = np.unique(values, return_inverse=True)
+    return distinct, which, np.bincount(which, weights=weights, minlength=len(distinct))
+
+
 def rfm_from_transactions(client_ids, dates, as_of, unit_days: float = 7.0, amounts=None) -> pd.DataFrame:
     """Per-client frequency, recency, T (and monetary value) as of a date.
 

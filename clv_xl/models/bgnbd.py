@@ -19,7 +19,7 @@ import numpy as np
 from scipy import special
 
 from ..units import UNIT_DAYS
-from ._data import compress
+from ._data import compress, distinct_with_weights
 from ._fit import ModelFitError, as_float_array, fit_log_params, scalar_or_array
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
@@ -49,6 +49,7 @@ class BetaGeo:
         self.se_ = None
         self.loglik_ = None
         self.n_clients_ = None
+        self.n_iter_ = None
         self.time_unit_days = _checked_unit(time_unit_days)
         if params is not None:
             self.params_ = _checked_params(params, self.MODEL)
@@ -98,6 +99,7 @@ class BetaGeo:
         self.se_ = dict(zip(PARAM_NAMES, map(float, result.se)))
         self.loglik_ = result.loglik
         self.n_clients_ = int(round(n))
+        self.n_iter_ = result.iterations
         if time_unit_days is not None:
             self.time_unit_days = _checked_unit(time_unit_days)
         return self
@@ -284,9 +286,7 @@ class _Histories(NamedTuple):
 def _histories(x, t_x, T, shift=0, weights=None) -> _Histories:
     x, t_x, T = (np.asarray(v, dtype=float).ravel() for v in (x, t_x, T))
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
-    distinct_x, which = np.unique(x, return_inverse=True)
-    return _Histories(x, t_x, T, w, shift, distinct_x, which,
-                      np.bincount(which, weights=w, minlength=len(distinct_x)))
+    return _Histories(x, t_x, T, w, shift, *distinct_with_weights(x, w))
 
 
 def _loglik_derivatives(theta, h: _Histories, order: int = 2):

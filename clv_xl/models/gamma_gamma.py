@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
+from ._data import distinct_with_weights
 from ._fit import ModelFitError, as_float_array, fit_log_params, scalar_or_array
 
 PARAM_NAMES = ("p", "q", "gamma")
@@ -33,6 +34,7 @@ class GammaGamma:
         self.se_ = None
         self.loglik_ = None
         self.n_clients_ = None
+        self.n_iter_ = None
         self.n_excluded_ = None
         self.notes_ = []
         if params is not None:
@@ -90,6 +92,7 @@ class GammaGamma:
         self.se_ = dict(zip(PARAM_NAMES, map(float, result.se)))
         self.loglik_ = result.loglik
         self.n_clients_ = int(round(n))
+        self.n_iter_ = result.iterations
         return self
 
     def loglik(self, frequency, monetary_value):
@@ -171,9 +174,7 @@ class _Spends(NamedTuple):
 def _spends(x, m, weights=None) -> _Spends:
     x, m = (np.asarray(v, dtype=float).ravel() for v in (x, m))
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
-    distinct_x, which = np.unique(x, return_inverse=True)
-    return _Spends(x, m, w, distinct_x, which,
-                   np.bincount(which, weights=w, minlength=len(distinct_x)))
+    return _Spends(x, m, w, *distinct_with_weights(x, w))
 
 
 def _loglik_derivatives(theta, data: _Spends, order: int = 2):
