@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clv_xl.models import BetaGeo, GammaGamma, ModifiedBetaGeo, compress  # noqa: E402
+from clv_xl.engine.models import BetaGeo, GammaGamma, ModifiedBetaGeo, compress  # noqa: E402
 
 LIFETIMES_VENV = Path(tempfile.gettempdir()) / "clv-xl-bench-lifetimes"
 LIFETIMES_PINS = ["lifetimes==0.11.3", "pandas==1.5.3", "numpy==1.26.4", "scipy==1.11.4", "autograd", "dill"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from clv_xl.book_io import read_table, write_tables
+from clv_xl.book.io import read_table, write_tables
 from clv_xl.demo import demo_data
 
 
@@ -43,7 +43,7 @@ def main() -> None:
         openpyxl_s, rows = timed(lambda: read_with_openpyxl(path))
     assert rows == len(frame) == len(data.sessions)
     print(f"Sessions rows: {rows:,}")
-    print(f"python-calamine (clv_xl.book_io.read_table): {calamine_s:6.2f} s")
+    print(f"python-calamine (clv_xl.book.io.read_table): {calamine_s:6.2f} s")
     print(f"openpyxl read-only, values only:              {openpyxl_s:6.2f} s")
     print(f"openpyxl / calamine: {openpyxl_s / calamine_s:.1f}x")
 

@@ -43,7 +43,7 @@ INPUT_SHEETS = ("Settings", "Clients", "Sessions", "Contacts")
 
 def synthetic(n_clients: int, n_sessions: int, seed: int = 7):
     """(clients, sessions, contacts) as lists of rows under the schema headers."""
-    from clv_xl.schema import CLIENTS, CONTACTS, SEGMENTS, SESSIONS
+    from clv_xl.book.schema import CLIENTS, CONTACTS, SEGMENTS, SESSIONS
 
     rng = np.random.default_rng(seed)
     ids = np.char.add("C", np.char.zfill(np.arange(1, n_clients + 1).astype(str), 6))
@@ -104,7 +104,7 @@ def bgnbd_sample(T: np.ndarray, mean_repeats: float, rng) -> tuple[np.ndarray, n
     """(frequency, recency) in weeks from ``BetaGeo.sample`` with r=0.5, a=0.8, b=2.5 and alpha
     chosen (by bisection on a log scale) so clients make about ``mean_repeats`` repeat
     sessions each."""
-    from clv_xl.models import BetaGeo
+    from clv_xl.engine.models import BetaGeo
 
     seed = int(rng.integers(2**31))
 

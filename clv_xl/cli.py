@@ -9,14 +9,14 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
-from .book_io import BookError, BookReader, read_table, write_tables
+from .book.io import BookError, BookReader, read_table, write_tables
 from .demo import demo_data
-from .metrics import client_metrics
+from .engine.metrics import client_metrics
 from .report import text_report
-from .schema import CLIENTS, LABELS, SESSIONS
-from .settings import Settings, SettingsError
+from .book.schema import CLIENTS, LABELS, SESSIONS
+from .book.settings import Settings, SettingsError
 from .template import build_books, build_template
-from .validate import SchemaError, validate_sheet
+from .book.validate import SchemaError, validate_sheet
 
 
 def main(argv: list[str] | None = None) -> int:

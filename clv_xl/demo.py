@@ -1,7 +1,7 @@
 """A believable demo book: a photography studio's clients, sessions and contacts.
 
 ``demo_data()`` returns the three input sheets as DataFrames whose columns are exactly the keys
-declared in :mod:`clv_xl.schema`, for three years of business before ``as_of``. Everything comes
+declared in :mod:`clv_xl.book.schema`, for three years of business before ``as_of``. Everything comes
 from ``numpy.random.default_rng(seed)``, so one seed always gives the same book. The work is
 vectorised per client, so ``n_clients=100_000`` takes a few seconds.
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .schema import CLIENTS, CONTACTS, SEGMENTS, SESSIONS
+from .book.schema import CLIENTS, CONTACTS, SEGMENTS, SESSIONS
 
 __all__ = ["DemoData", "demo_data", "EDGE_CASE_ROWS", "MIN_CLIENTS_FOR_EDGE_CASES"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .metrics import segment_summary
-from .schema import LABELS
+from .engine.metrics import segment_summary
+from .book.schema import LABELS
 
 
 def money(value: float, currency: str = "") -> str:

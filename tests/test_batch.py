@@ -21,16 +21,16 @@ from openpyxl import load_workbook
 from clv_xl.batch import file_book
 from clv_xl.batch.file_book import FileBook
 from clv_xl.batch.pipeline import recompute, rows_to_frame
-from clv_xl.book_io import BookError
+from clv_xl.book.io import BookError
 from clv_xl.cli import main
 from clv_xl.demo import demo_data
-from clv_xl.forecast import forecast
-from clv_xl.metrics import client_metrics
-from clv_xl.schema import SESSIONS
-from clv_xl.settings import Settings
+from clv_xl.engine.forecast import forecast
+from clv_xl.engine.metrics import client_metrics
+from clv_xl.book.schema import SESSIONS
+from clv_xl.book.settings import Settings
 from clv_xl.template import build_template
 from clv_xl.template.pages import FORECAST_FIGURE_ROW, FORECAST_HEADER_ROW, FORECAST_HEADERS
-from clv_xl.validate import SchemaError
+from clv_xl.book.validate import SchemaError
 
 INPUTS = ("Start", "Settings", "Clients", "Sessions", "Contacts", "Segments", "Dashboard")
 ROOT = Path(__file__).resolve().parents[1]

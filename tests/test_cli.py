@@ -11,8 +11,8 @@ from clv_xl import __version__
 from clv_xl.batch.outputs import FORECAST_HEADER_ROW
 from clv_xl.cli import main
 from clv_xl.demo import demo_data
-from clv_xl.metrics import client_metrics
-from clv_xl.settings import Settings
+from clv_xl.engine.metrics import client_metrics
+from clv_xl.book.settings import Settings
 
 
 def run(*args):

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clv_xl.demo import EDGE_CASE_ROWS, MIN_CLIENTS_FOR_EDGE_CASES, DemoData, demo_data
-from clv_xl.schema import CLIENTS, CONTACTS, DIRECTIONS, SEGMENTS, SESSIONS, STATUSES, YES_NO
+from clv_xl.book.schema import CLIENTS, CONTACTS, DIRECTIONS, SEGMENTS, SESSIONS, STATUSES, YES_NO
 
 AS_OF = datetime.date(2026, 6, 30)
 

@@ -23,7 +23,7 @@ from clv_xl.batch import excel_book
 from clv_xl.batch.excel_book import ExcelBook, excel_value
 from clv_xl.demo import demo_data
 from clv_xl.template import build_template
-from clv_xl.workbook_compare import describe
+from tests.helpers.workbook_compare import describe
 
 COMMAND = "import clv_xl.batch.excel_book as b; b.recompute_caller()"
 INPUTS = ("Settings", "Clients", "Sessions", "Contacts")

@@ -1,4 +1,4 @@
-"""clv_xl.forecast: the Forecast sheet's BG/NBD or MBG/NBD + Gamma-Gamma figures per client."""
+"""clv_xl.engine.forecast: the Forecast sheet's BG/NBD or MBG/NBD + Gamma-Gamma figures per client."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from clv_xl.demo import demo_data
-from clv_xl.forecast import FORECAST_COLUMNS, forecast
-from clv_xl.models import (DAYS_PER_MONTH, BetaGeo, GammaGamma, ModifiedBetaGeo, model_clv,
+from clv_xl.engine.forecast import FORECAST_COLUMNS, forecast
+from clv_xl.engine.models import (DAYS_PER_MONTH, BetaGeo, GammaGamma, ModifiedBetaGeo, model_clv,
                            rfm_from_transactions)
-from clv_xl.settings import Settings
+from clv_xl.book.settings import Settings
 
 SETTINGS = Settings(margin=0.45, discount_rate=0.08)
 

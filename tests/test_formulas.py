@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, strategies as st
 
-from clv_xl.formulas import clv, clv_levers, expected_lifetime, retention_clv, tlv
+from clv_xl.engine.formulas import clv, clv_levers, expected_lifetime, retention_clv, tlv
 
 money = st.floats(0, 1e5, allow_nan=False)
 count = st.floats(0, 500, allow_nan=False)

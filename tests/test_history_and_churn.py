@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clv_xl import churn
-from clv_xl.history import summarize, summarize_contacts
-from clv_xl.settings import Settings, SettingsError
+from clv_xl.engine import churn
+from clv_xl.engine.history import summarize, summarize_contacts
+from clv_xl.book.settings import Settings, SettingsError
 
 AS_OF = "2025-12-31"
 

@@ -17,7 +17,7 @@ from pyopenvba.exceptions import VBARuntimeError  # noqa: E402
 from clv_xl.template import build_template  # noqa: E402
 from clv_xl.template.macro import (  # noqa: E402
     BUTTON_TEXT, MACRO, MODULE, build_macro_template, recompute_command, vba_source)
-from clv_xl.workbook_compare import differences  # noqa: E402
+from tests.helpers.workbook_compare import differences  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED_BAS = ROOT / "workbook" / "vba" / "RecomputeCLV.bas"

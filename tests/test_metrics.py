@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clv_xl import churn
+from clv_xl.engine import churn
 from clv_xl.demo import demo_data
-from clv_xl.metrics import client_metrics, segment_summary
-from clv_xl.schema import CLIENTS, STAGES
-from clv_xl.settings import Settings
+from clv_xl.engine.metrics import client_metrics, segment_summary
+from clv_xl.book.schema import CLIENTS, STAGES
+from clv_xl.book.settings import Settings
 
 AS_OF = "2025-12-31"
 SETTINGS = Settings(margin=0.5, default_acquisition_cost=40)

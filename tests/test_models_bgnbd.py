@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from clv_xl.models import BetaGeo, ModelFitError, compress, rfm_from_transactions
-from clv_xl.models.bgnbd import _expected_if_alive_quad, _histories, _loglik_derivatives
+from clv_xl.engine.models import BetaGeo, ModelFitError, compress, rfm_from_transactions
+from clv_xl.engine.models.bgnbd import _expected_if_alive_quad, _histories, _loglik_derivatives
 
 try:
     from tests import cdnow
@@ -151,7 +151,7 @@ def test_demo_book_fit_gives_accurate_finite_expectations():
 def test_large_a_b_limit_is_fixed_dropout_probability(model_class):
     """a, b -> inf with a/(a+b) = p: E = (1/p)(1 - ((alpha+T)/(alpha+T+p t))^(r+x)) P(alive)."""
     if model_class == "ModifiedBetaGeo":
-        from clv_xl.models import ModifiedBetaGeo as model_class
+        from clv_xl.engine.models import ModifiedBetaGeo as model_class
     shift = model_class.DROPOUT_SHIFT
     r, alpha, p, scale = 0.8, 5.0, 0.02, 1e10  # corrections are O((x + 1) / (a + b))
     model = model_class.from_params(r=r, alpha=alpha, a=p * scale, b=(1 - p) * scale)
@@ -172,7 +172,7 @@ EXTREME = [1e-2, 0.3, 0.999, 1.0, 1.001, 3.0, 25.0, 1e3, 1e5, 1e7]
        alpha=st.sampled_from([0.1, 10.0, 500.0]), shift=st.sampled_from([0, 1]),
        x=st.sampled_from([0, 1, 7, 300, 5000]), T=st.floats(0.5, 500), recency_share=st.floats(0, 1))
 def test_extreme_parameters_finite_nonnegative_increasing(a, b, r, alpha, shift, x, T, recency_share):
-    from clv_xl.models import ModifiedBetaGeo
+    from clv_xl.engine.models import ModifiedBetaGeo
     model = (BetaGeo, ModifiedBetaGeo)[shift].from_params(r=r, alpha=alpha, a=a, b=b)
     t_x = 0.0 if x == 0 else T * recency_share
     t = np.array([0.0, 0.1, 1.0, 13.0, 52.0, 520.0, 5200.0])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from clv_xl.models import DAYS_PER_MONTH, BetaGeo, GammaGamma, model_clv
+from clv_xl.engine.models import DAYS_PER_MONTH, BetaGeo, GammaGamma, model_clv
 
 BG = BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)  # weeks
 GG = GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)

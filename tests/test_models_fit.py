@@ -1,11 +1,11 @@
-"""The shared Newton fitter (clv_xl.models._fit) on objectives with known answers."""
+"""The shared Newton fitter (clv_xl.engine.models._fit) on objectives with known answers."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from clv_xl.models._fit import ModelFitError, fit_log_params
+from clv_xl.engine.models._fit import ModelFitError, fit_log_params
 
 NAMES = ("p", "q")
 OPTIMUM = np.array([2.0, 30.0])

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from clv_xl.models import GammaGamma, ModelFitError
-from clv_xl.models.gamma_gamma import _loglik_derivatives, _spends
+from clv_xl.engine.models import GammaGamma, ModelFitError
+from clv_xl.engine.models.gamma_gamma import _loglik_derivatives, _spends
 
 try:
     from tests import cdnow

@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from clv_xl.models import (BetaGeo, GammaGamma, ModelFitError, ModifiedBetaGeo, compress,
+from clv_xl.engine.models import (BetaGeo, GammaGamma, ModelFitError, ModifiedBetaGeo, compress,
                            model_clv)
-from clv_xl.models.bgnbd import _histories, _loglik_derivatives
+from clv_xl.engine.models.bgnbd import _histories, _loglik_derivatives
 
 try:
     from tests import cdnow

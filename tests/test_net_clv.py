@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, strategies as st
 
-from clv_xl import formulas, udfs
+from clv_xl.engine import formulas
+from clv_xl.excel import udfs
 
 NAN, INF = float("nan"), float("inf")
 DAY = dt.datetime(2024, 3, 1)

@@ -10,11 +10,11 @@ import pytest
 from openpyxl import load_workbook
 
 from clv_xl.demo import demo_data
-from clv_xl.schema import CLIENTS, CONTACTS, INPUT_SHEETS, SESSIONS, SETTINGS
+from clv_xl.book.schema import CLIENTS, CONTACTS, INPUT_SHEETS, SESSIONS, SETTINGS
 from clv_xl.template import SHEET_ORDER, build_template
 from clv_xl.template.formulas import COMPUTED, DERIVED, client_formula
 from clv_xl.template.inputs import CLIENT_SPARE_ROWS
-from clv_xl.workbook_compare import differences
+from tests.helpers.workbook_compare import differences
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "workbook" / "clv_template.xlsx"
@@ -63,7 +63,7 @@ def test_sheets_in_order_and_xlwings_conf_hidden(built):
     assert tuple(wb.sheetnames) == SHEET_ORDER
     conf = wb["xlwings.conf"]
     assert conf.sheet_state == "hidden"
-    assert (conf["A1"].value, conf["B1"].value) == ("UDF Modules", "clv_xl.udfs")
+    assert (conf["A1"].value, conf["B1"].value) == ("UDF Modules", "clv_xl.excel.udfs")
     assert wb.active.title == "Start"
 
 

@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from clv_xl import churn
+from clv_xl.engine import churn
 from clv_xl.demo import demo_data
-from clv_xl.metrics import client_metrics, segment_summary
-from clv_xl.schema import CLIENTS, METRIC_COLUMNS, RISK_BANDS
-from clv_xl.settings import Settings
+from clv_xl.engine.metrics import client_metrics, segment_summary
+from clv_xl.book.schema import CLIENTS, METRIC_COLUMNS, RISK_BANDS
+from clv_xl.book.settings import Settings
 from clv_xl.template import build_template
 from clv_xl.template.dashboard import (ALL_LABEL, BAND_ROW, KPI_FIRST_ROW, KPIS, MONTH_ROW,
                                        MONTHS, OTHER_LABEL, SEGMENT_HEADERS, segment_rows)

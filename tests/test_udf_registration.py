@@ -1,6 +1,6 @@
 """The formulas reach Excel with the right names, arguments, help and category.
 
-(a) the REGISTRY that clv_xl.excel_function fills; (b) what xlwings' "Import Functions" would
+(a) the REGISTRY that clv_xl.excel.function fills; (b) what xlwings' "Import Functions" would
 generate: xlwings' decorators are inert off Windows, so the real ones (xlwings.udfs) are
 imported over stub pywin32 modules and the VBA wrapper module is generated and parsed.
 """
@@ -16,8 +16,8 @@ import types
 
 import pytest
 
-import clv_xl.excel_function as excel_function
-import clv_xl.udfs as udfs
+import clv_xl.excel.function as excel_function
+import clv_xl.excel.udfs as udfs
 
 HELP_LIMIT = 255  # Excel's Application.MacroOptions Description / ArgumentDescriptions
 EXPECTED = {
@@ -138,7 +138,7 @@ def _stub_pywin32():
 
 @pytest.fixture
 def windows_udfs():
-    """clv_xl.udfs decorated by xlwings' real (Windows) decorators; all undone afterwards."""
+    """clv_xl.excel.udfs decorated by xlwings' real (Windows) decorators; all undone afterwards."""
     import xlwings
 
     names = PYWIN32 + ("xlwings.udfs",)
@@ -217,7 +217,7 @@ class FakeWorkbook:
 
 def _vba(xlwings_udfs, module, workbook=FakeWorkbook()):
     out = io.StringIO()
-    xlwings_udfs.generate_vba_wrapper("clv_xl.udfs", module, out, workbook)
+    xlwings_udfs.generate_vba_wrapper("clv_xl.excel.udfs", module, out, workbook)
     return out.getvalue()
 
 
@@ -242,9 +242,9 @@ def test_each_vba_function_calls_its_python_udf(windows_udfs, name):
     body = re.search(rf"^Function {name}\(.*?^End Function$", vba,
                      flags=re.MULTILINE | re.DOTALL).group(0)
     array = "Array(" + ", ".join(expected_args(name)) + ")"
-    excel_call = (f'{name} = XLPy.CallUDF("clv_xl.udfs", "{name}", {array}, ThisWorkbook, '
+    excel_call = (f'{name} = XLPy.CallUDF("clv_xl.excel.udfs", "{name}", {array}, ThisWorkbook, '
                   "Application.Caller)")
-    other_call = f'{name} = XLPy.CallUDF("clv_xl.udfs", "{name}", {array})'
+    other_call = f'{name} = XLPy.CallUDF("clv_xl.excel.udfs", "{name}", {array})'
     lines = [line.strip() for line in body.splitlines()]
     assert excel_call in lines
     assert other_call in lines

@@ -1,11 +1,11 @@
-"""The Excel formulas of clv_xl.udfs, called as xlwings calls them.
+"""The Excel formulas of clv_xl.excel.udfs, called as xlwings calls them.
 
 A cell arrives as a value (float, str, bool, datetime, None for blank), a range as a list of
 rows. Bad input must come back as one short line "NAME: reason", never as an exception; good
-input must give what the engine (clv_xl.formulas / churn / metrics) gives.
+input must give what the engine (clv_xl.engine.formulas / churn / metrics) gives.
 
 The UDFs are looked up on the module at call time (``getattr(udfs, name)``) because
-tests/test_udf_registration.py reloads clv_xl.udfs.
+tests/test_udf_registration.py reloads clv_xl.excel.udfs.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from clv_xl import churn, formulas, udfs
-from clv_xl.metrics import client_metrics
-from clv_xl.schema import CLIENTS, LABELS, NO_REASON, REASONS, RISK_BANDS, STAGES
-from clv_xl.settings import Settings
+from clv_xl.engine import churn, formulas
+from clv_xl.excel import udfs
+from clv_xl.engine.metrics import client_metrics
+from clv_xl.book.schema import CLIENTS, LABELS, NO_REASON, REASONS, RISK_BANDS, STAGES
+from clv_xl.book.settings import Settings
 
 NAN = float("nan")
 INF = float("inf")

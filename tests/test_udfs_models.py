@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clv_xl import udfs
-from clv_xl.excel_function import REGISTRY
-from clv_xl.models import BetaGeo, GammaGamma, model_clv, rfm_from_transactions
+from clv_xl.excel import udfs
+from clv_xl.excel.function import REGISTRY
+from clv_xl.engine.models import BetaGeo, GammaGamma, model_clv, rfm_from_transactions
 
 # CDNOW estimates, Fader, Hardie & Lee (2005), weeks; Gamma-Gamma from the RFM/CLV paper
 BG = dict(r=0.243, alpha=4.414, a=0.793, b=2.426)
@@ -306,7 +306,7 @@ MBG = dict(r=0.525, alpha=6.183, a=0.891, b=1.614)  # BTYDplus' CDNOW estimates
 
 
 def test_model_argument_picks_mbgnbd_case_insensitively():
-    from clv_xl.models import ModifiedBetaGeo
+    from clv_xl.engine.models import ModifiedBetaGeo
 
     model = ModifiedBetaGeo.from_params(**MBG)
     args = list(MBG.values())
@@ -338,7 +338,7 @@ def test_bad_model_gives_a_message(name, args, bad):
 
 @pytest.mark.parametrize("choice, model_class", [("BG/NBD", BetaGeo), ("MBG/NBD", None)])
 def test_p_no_purchase_equals_the_engine(choice, model_class):
-    from clv_xl.models import ModifiedBetaGeo
+    from clv_xl.engine.models import ModifiedBetaGeo
 
     model = (model_class or ModifiedBetaGeo).from_params(**BG)
     got = flat(udfs.P_NO_PURCHASE(13, column(X), column(TX), column(T_), *ARGS, choice))

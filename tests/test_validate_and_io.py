@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from clv_xl.book_io import BookError, check_size, read_table, write_tables
-from clv_xl.schema import CLIENTS, CONTACTS, SESSIONS
-from clv_xl.validate import SchemaError, validate_sheet
+from clv_xl.book.io import BookError, check_size, read_table, write_tables
+from clv_xl.book.schema import CLIENTS, CONTACTS, SESSIONS
+from clv_xl.book.validate import SchemaError, validate_sheet
 
 D = dt.datetime
 

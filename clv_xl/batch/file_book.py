@@ -35,7 +35,7 @@ import pandas as pd
 from defusedxml import ElementTree
 from openpyxl.utils import get_column_letter
 
-from ..book_io import BookError, BookReader
+from ..book.io import BookError, BookReader
 from ..template.pages import FORECAST_HEADER_ROW
 from .outputs import forecast_grid, issues_grid
 

@@ -1,7 +1,7 @@
 """What the batch run writes, built from the engine's results by pure functions.
 
 :class:`Outputs` holds the Forecast table (one row per client: today's figures from
-:func:`clv_xl.metrics.client_metrics` and the model forecast), the Issues table, the status
+:func:`clv_xl.engine.metrics.client_metrics` and the model forecast), the Issues table, the status
 line and the figures. :func:`forecast_grid` and :func:`issues_grid` lay them out cell by cell
 from A1, the same way for both doors.
 """

@@ -2,7 +2,7 @@
 
 :func:`recompute` takes any :class:`~clv_xl.batch.book.Book`. A bad row never stops it: it is
 listed in Issues and the good rows are computed. A missing sheet or column raises
-:class:`~clv_xl.validate.SchemaError` (naming it) before anything is written.
+:class:`~clv_xl.book.validate.SchemaError` (naming it) before anything is written.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..book_io import rows_to_frame
-from ..metrics import client_metrics
-from ..schema import CLIENTS, CONTACTS, INPUT_SHEETS, SESSIONS
-from ..settings import Settings, settings_from_rows
-from ..units import fold
-from ..validate import SchemaError, validate_sheet
+from ..book.io import rows_to_frame
+from ..engine.metrics import client_metrics
+from ..book.schema import CLIENTS, CONTACTS, INPUT_SHEETS, SESSIONS
+from ..book.settings import Settings, settings_from_rows
+from ..engine.units import fold
+from ..book.validate import SchemaError, validate_sheet
 from . import outputs as out
 
 SETTINGS_SHEET = "Settings"
@@ -70,7 +70,7 @@ def _recompute(book, as_of, now) -> out.Outputs:
     metrics.index = ids
     lap("compute")
 
-    from ..forecast import forecast
+    from ..engine.forecast import forecast
 
     result = forecast(clients["client_id"], sessions, inputs.as_of, inputs.settings,
                       months=12)  # time unit from Settings

@@ -16,7 +16,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from .schema import INPUT_SHEETS, NUMBER_KINDS
-from .units import fold
+from ..engine.units import fold
 from .validate import SchemaError
 
 #: A workbook that unpacks to more than this is refused before parsing (zip bombs).

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from .units import UNIT_DAYS
+from ..engine.units import UNIT_DAYS
 
 
 class Kind(str, Enum):

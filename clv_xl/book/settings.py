@@ -10,7 +10,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from .schema import SETTING_BY_KEY, SETTINGS, Kind
-from .units import fold
+from ..engine.units import fold
 
 
 class SettingsError(ValueError):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .schema import CLIENTS, CONTACTS, NUMBER_KINDS, SESSIONS, Kind, Sheet
-from .units import fold
+from ..engine.units import fold
 
 
 class SchemaError(ValueError):

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._shape import as_arrays, like_inputs
-from .schema import NO_REASON, REASONS, RISK_BANDS
-from .settings import Settings
+from ..book.schema import NO_REASON, REASONS, RISK_BANDS
+from ..book.settings import Settings
 
 DEFAULTS = Settings()
 

@@ -7,7 +7,7 @@ writes ``result.table`` to the Forecast sheet and ``result.message`` to the Star
 What goes in: Completed sessions of the given clients dated on or before the as-of day
 (cancelled, rescheduled and booked sessions, later sessions and sessions of clients not in
 the list are ignored). Sessions on the same day count as one purchase (amounts summed). A
-blank amount on a Completed session counts as 0, as in :func:`clv_xl.history.summarize`.
+blank amount on a Completed session counts as 0, as in :func:`clv_xl.engine.history.summarize`.
 
 When the data cannot support a model the figures are left empty (NaN) and the message says
 why; nothing is guessed.
@@ -26,7 +26,7 @@ from .models import bgnbd as _bgnbd
 from .models import gamma_gamma as _gamma_gamma
 from .models.bgnbd import unit_name
 from .units import UNIT_DAYS
-from .settings import Settings
+from ..book.settings import Settings
 
 FORECAST_COLUMNS = ("p_alive", "p_not_alive", "p_no_purchase_12m", "expected_sessions_12m",
                     "expected_order_value", "model_clv_12m")
@@ -90,7 +90,7 @@ def forecast(clients_ids, sessions: pd.DataFrame, as_of, settings: Settings | No
       i.e. E[Y(t)] with t = months x 365.25/12 / unit_days model units;
     - expected_order_value: Gamma-Gamma expected spend per session given the client's
       repeat sessions (the population mean for clients with only one);
-    - model_clv_12m: :func:`clv_xl.models.model_clv` over ``months`` months, discounted
+    - model_clv_12m: :func:`clv_xl.engine.models.model_clv` over ``months`` months, discounted
       monthly at (1 + annual discount rate)^(1/12) - 1, times the gross margin.
 
     ``as_of`` None means the as-of date in Settings, then today. ``unit_days`` None means

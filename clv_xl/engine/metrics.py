@@ -8,8 +8,8 @@ import pandas as pd
 from . import churn
 from .formulas import clv
 from .history import summarize, summarize_contacts
-from .schema import CONTACTS
-from .settings import Settings
+from ..book.schema import CONTACTS
+from ..book.settings import Settings
 
 
 def client_metrics(clients: pd.DataFrame, sessions: pd.DataFrame,
@@ -23,7 +23,7 @@ def client_metrics(clients: pd.DataFrame, sessions: pd.DataFrame,
     - tlv: total life value to date: the client's revenue plus the revenue of the clients whose
       "referred by" names them (direct referrals; a referrer's referrals count for the referrer).
 
-    Risk (seed 001; see :mod:`clv_xl.churn`): days_since is counted from the last completed
+    Risk (seed 001; see :mod:`clv_xl.engine.churn`): days_since is counted from the last completed
     session, or from the first contact for a client with none. ``as_of`` defaults to the
     as-of date in Settings, then today.
     """

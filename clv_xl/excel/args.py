@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .settings import Settings, SettingsError, settings_from_rows
-from .units import UNIT_DAYS, fold
-from .validate import SchemaError, validate_sheet
-from .schema import SESSIONS
+from ..book.settings import Settings, SettingsError, settings_from_rows
+from ..engine.units import UNIT_DAYS, fold
+from ..book.validate import SchemaError, validate_sheet
+from ..book.schema import SESSIONS
 
 
 class ArgumentError(ValueError):

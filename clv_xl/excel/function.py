@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import xlwings as xw
 
-from .excel_args import ArgumentError, DateArg, grid, single_cell
+from .args import ArgumentError, DateArg, grid, single_cell
 
 CATEGORY = "CLV"
 

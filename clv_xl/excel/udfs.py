@@ -1,6 +1,6 @@
 """The Excel formulas: =CLV(...), =TLV(...), =CHURN_RISK(...) and friends.
 
-In Excel: ``xlwings addin install``, put ``clv_xl.udfs`` in UDF Modules, Import Functions.
+In Excel: ``xlwings addin install``, put ``clv_xl.excel.udfs`` in UDF Modules, Import Functions.
 Each formula takes a cell or a range (ranges of one size) and answers in the same shape.
 Each one is a thin layer over the engine; the docstring is the help Excel shows.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import churn, formulas
-from .excel_args import DateArg, Flag, Number, SessionsRange, SettingsRange
-from .excel_function import cell_formula, table_formula
-from .metrics import client_metrics
-from .schema import CLIENTS, LABELS
+from ..engine import churn, formulas
+from .args import DateArg, Flag, Number, SessionsRange, SettingsRange
+from .function import cell_formula, table_formula
+from ..engine.metrics import client_metrics
+from ..book.schema import CLIENTS, LABELS
 
 ORDER_VALUE = Number("order value", "Average order value: what the client spends per purchase.")
 PURCHASES = Number("purchases", "Number of purchases over the client's lifetime.")
@@ -150,13 +150,13 @@ def CLV_SUMMARY(sessions, as_of=None, settings=None):
 
 # ------------------------------------------------------------------ probabilistic models
 # P_ALIVE, EXPECTED_PURCHASES, EXPECTED_SPEND, MODEL_CLV and CLV_FIT: thin layers over
-# clv_xl.models (BG/NBD, Gamma-Gamma, discounted CLV). Arguments follow lifetimes and the
+# clv_xl.engine.models (BG/NBD, Gamma-Gamma, discounted CLV). Arguments follow lifetimes and the
 # papers: frequency x, recency t_x, T, then r, alpha, a, b (or the CLV_FIT table in r).
 # docs/formulas-models.md describes each formula and the equation it implements.
 
-from .excel_args import (MODEL_CHOICE, ArgumentError, ModelParameter, TimeUnit,  # noqa: E402
+from .args import (MODEL_CHOICE, ArgumentError, ModelParameter, TimeUnit,  # noqa: E402
                          resolve_parameters)
-from .models import (BetaGeo, GammaGamma, ModelFitError,  # noqa: E402
+from ..engine.models import (BetaGeo, GammaGamma, ModelFitError,  # noqa: E402
                      ModifiedBetaGeo, model_clv, rfm_from_transactions)
 
 _TABLE_NOTE = " Or give the CLV_FIT table here and leave the next ones out."

@@ -1,7 +1,7 @@
 """The Excel template: ``build_template(path, data=None, as_of=None)`` writes it with openpyxl.
 
-The book's layout comes from :mod:`clv_xl.schema`; its computed columns are native Excel
-formulas (:mod:`clv_xl.template.formulas`) that compute what :func:`clv_xl.metrics.client_metrics`
+The book's layout comes from :mod:`clv_xl.book.schema`; its computed columns are native Excel
+formulas (:mod:`clv_xl.template.formulas`) that compute what :func:`clv_xl.engine.metrics.client_metrics`
 computes. See docs/template.md.
 """
 

@@ -8,7 +8,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from ..schema import CLIENTS, CONTACTS, SEGMENTS, SESSIONS
+from ..book.schema import CLIENTS, CONTACTS, SEGMENTS, SESSIONS
 from . import styles
 from .dashboard import add_dashboard, add_segments
 from .inputs import add_input_sheet, add_settings
@@ -22,7 +22,7 @@ def build_template(path, data=None, as_of=None) -> Path:
     """Write the workbook to ``path`` and return it.
 
     ``data`` (a :class:`clv_xl.demo.DemoData` or anything with ``clients``, ``sessions``,
-    ``contacts`` DataFrames keyed like :mod:`clv_xl.schema`) fills the input tables; without it
+    ``contacts`` DataFrames keyed like :mod:`clv_xl.book.schema`) fills the input tables; without it
     the book is the empty template. ``as_of`` goes into Settings (default: the data's as-of
     date; blank, meaning today, for the empty template).
     """

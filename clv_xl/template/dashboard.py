@@ -8,7 +8,7 @@ from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from ..schema import RISK_BANDS, SEGMENTS
+from ..book.schema import RISK_BANDS, SEGMENTS
 from . import styles
 from .formulas import COMPUTED_BY_KEY, S_AMOUNT, S_DATE, S_STATUS
 from .inputs import _protect

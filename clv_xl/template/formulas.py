@@ -12,7 +12,7 @@ their schema key (``{first_contact}``), computed ones by the key declared below.
 used through their workbook names (``Margin``), plus the derived names of :data:`DERIVED`.
 Each computed cell is blank while the row's Client ID is blank.
 
-The arithmetic follows :func:`clv_xl.metrics.client_metrics` step by step; the template
+The arithmetic follows :func:`clv_xl.engine.metrics.client_metrics` step by step; the template
 test recalculates the demo book in LibreOffice and compares every column with the engine.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..schema import (CLIENTS, CONTACTS, LABELS, NO_REASON, REASONS, RISK_BANDS, SESSIONS,
+from ..book.schema import (CLIENTS, CONTACTS, LABELS, NO_REASON, REASONS, RISK_BANDS, SESSIONS,
                       SETTING_BY_KEY)
 from . import styles
 

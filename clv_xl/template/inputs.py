@@ -1,6 +1,6 @@
 """The Settings sheet and the three input tables (Clients, Sessions, Contacts).
 
-Everything is driven by :mod:`clv_xl.schema`: a column or a setting added there appears here
+Everything is driven by :mod:`clv_xl.book.schema`: a column or a setting added there appears here
 with its header, width, number format, validation and help, with no change to this module.
 """
 
@@ -19,7 +19,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 
-from ..schema import CLIENTS, RISK_BANDS, SETTINGS, Kind, Sheet
+from ..book.schema import CLIENTS, RISK_BANDS, SETTINGS, Kind, Sheet
 from . import styles
 from .formulas import COMPUTED, DERIVED, client_formula
 

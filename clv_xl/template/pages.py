@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from ..schema import CLIENTS, CONTACTS, SESSIONS
+from ..book.schema import CLIENTS, CONTACTS, SESSIONS
 from . import styles
 from .inputs import CLIENT_SPARE_ROWS, _protect
 
@@ -40,7 +40,7 @@ STATUS_FORMULA = f'=IF(Forecast!{FORECAST_STATUS_CELL}="","Not recomputed yet: p
 ISSUES_HEADERS = ("Sheet", "Row", "Column", "Value", "Problem", "Severity")
 
 #: xlwings reads its settings from a sheet of this name: keys in column A, values in B.
-XLWINGS_CONF = {"UDF Modules": "clv_xl.udfs"}
+XLWINGS_CONF = {"UDF Modules": "clv_xl.excel.udfs"}
 
 SHEET_GUIDE = (
     ("Settings", "Your as-of date, currency, margin, acquisition cost and churn thresholds."),
@@ -78,7 +78,7 @@ NOTES = (
     ("clv-xl functions", "For the extra worksheet functions (=CLV(...), =CHURN_RISK(...), "
      "=CLV_SUMMARY(...)): pip install clv-xl, then xlwings addin install; in the xlwings "
      "ribbon tab click Import Functions. This book already tells xlwings where they are "
-     "(hidden sheet xlwings.conf: UDF Modules = clv_xl.udfs)."),
+     "(hidden sheet xlwings.conf: UDF Modules = clv_xl.excel.udfs)."),
     ("Recompute button", "In the macro-enabled copy of this book (clv_template.xlsm), the "
      "Recompute button here and on the Dashboard reads Clients, Sessions and Contacts and fills "
      "Forecast and Issues; progress shows in the status bar. It needs Python once per computer: "

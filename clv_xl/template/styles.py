@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 
-from ..schema import Kind
+from ..book.schema import Kind
 
 FONT_NAME = "Calibri"
 
