@@ -120,8 +120,8 @@ def test_table_form_equals_four_numbers(header, extra):
     (("x", 30, 40, *ARGS), "frequency must be a number, not text"),
     ((-1, 0, 40, *ARGS), "frequency must be 0 or more"),
     ((1.5, 3, 40, *ARGS), "frequency must be a whole number"),
-    ((2, 41, 40, *ARGS), "recency must not exceed T"),
-    ((2, 30, None, *ARGS), "T is blank"),
+    ((2, 41, 40, *ARGS), "recency must not exceed age"),
+    ((2, 30, None, *ARGS), "age is blank"),
     ((2, 30, 40, 0.24), "alpha is missing: give r, alpha, a, b or the CLV_FIT table"),
     ((2, 30, 40, None), "r is missing"),
     ((2, 30, 40, -0.24, 4.4, 0.8, 2.4), "r must be more than 0"),
@@ -146,14 +146,14 @@ def test_bad_cells_get_their_own_message_and_good_cells_their_value():
                             [[40], [40], [40], [None]], *ARGS))
     assert got[0] == pytest.approx(BetaGeo.from_params(**BG).p_alive(2, 30, 40))
     assert got[1] == "P_ALIVE: frequency must be a number, not text ('x')"
-    assert got[2] == "P_ALIVE: recency must not exceed T"
+    assert got[2] == "P_ALIVE: recency must not exceed age"
     assert got[3] == ""  # a blank row stays blank
 
 
 def test_other_formulas_bad_input():
-    assert udfs.EXPECTED_PURCHASES(-1, 2, 30, 40, *ARGS) == "EXPECTED_PURCHASES: t must be 0 or more"
+    assert udfs.EXPECTED_PURCHASES(-1, 2, 30, 40, *ARGS) == "EXPECTED_PURCHASES: horizon must be 0 or more"
     assert udfs.EXPECTED_PURCHASES(5, 2, 50, 40, *ARGS) == (
-        "EXPECTED_PURCHASES: recency must not exceed T")
+        "EXPECTED_PURCHASES: recency must not exceed age")
     assert udfs.EXPECTED_SPEND(2, -5, *GG.values()) == (
         "EXPECTED_SPEND: monetary value must be 0 or more")
     assert udfs.EXPECTED_SPEND(2, 40, 6.25) == (
@@ -353,8 +353,8 @@ def test_p_no_purchase_equals_the_engine(choice, model_class):
 
 
 def test_p_no_purchase_bad_input_and_table():
-    assert udfs.P_NO_PURCHASE(-1, 2, 30, 40, *ARGS) == "P_NO_PURCHASE: t must be 0 or more"
-    assert udfs.P_NO_PURCHASE(4, 2, 50, 40, *ARGS) == "P_NO_PURCHASE: recency must not exceed T"
+    assert udfs.P_NO_PURCHASE(-1, 2, 30, 40, *ARGS) == "P_NO_PURCHASE: horizon must be 0 or more"
+    assert udfs.P_NO_PURCHASE(4, 2, 50, 40, *ARGS) == "P_NO_PURCHASE: recency must not exceed age"
     assert udfs.P_NO_PURCHASE(4, 2, 30, 40, 0.24) == (
         "P_NO_PURCHASE: alpha is missing: give r, alpha, a, b or the CLV_FIT table")
     assert (udfs.P_NO_PURCHASE(4, 2, 30, 40, table(BG))
@@ -369,4 +369,4 @@ def test_model_formulas_registered_with_the_model_argument():
         assert list(REGISTRY[name].args)[-1] == "model"
         assert len(REGISTRY[name].help) <= 255
     assert list(REGISTRY["P_NO_PURCHASE"].args) == [
-        "t", "frequency", "recency", "T", "r", "alpha", "a", "b", "model"]
+        "horizon", "frequency", "recency", "age", "r", "alpha", "a", "b", "model"]

@@ -151,7 +151,7 @@ def CLV_SUMMARY(sessions, as_of=None, settings=None):
 # ------------------------------------------------------------------ probabilistic models
 # P_ALIVE, EXPECTED_PURCHASES, EXPECTED_SPEND, MODEL_CLV and CLV_FIT: thin layers over
 # clv_xl.engine.models (BG/NBD, Gamma-Gamma, discounted CLV). Arguments follow lifetimes and the
-# papers: frequency x, recency t_x, T, then r, alpha, a, b (or the CLV_FIT table in r).
+# papers: frequency x, recency t_x, age T, then r, alpha, a, b (or the CLV_FIT table in r).
 # docs/formulas-models.md describes each formula and the equation it implements.
 
 from .args import (MODEL_CHOICE, ArgumentError, ModelParameter, TimeUnit,  # noqa: E402
@@ -164,7 +164,7 @@ FREQUENCY = Number("frequency", "Repeat purchases: completed sessions on distinc
                    "the first (a whole number, 0 or more).")
 RECENCY = Number("recency", "Time from the first to the last purchase, in the model's time "
                  "unit (weeks unless fitted otherwise).")
-AGE = Number("T", "Time from the first purchase to today, in the model's time unit; "
+AGE = Number("age", "T in the papers: time from the first purchase to today, in the model's time unit; "
              "not less than recency.")
 SPEND = Number("monetary value", "The client's average spend on repeat purchases (0 when "
                "there are none).")
@@ -183,7 +183,7 @@ BG_PARAMETERS = dict(
     b=_parameter("b", "BG/NBD or MBG/NBD b: second shape of the dropout beta"),
     model=MODEL_CHOICE,
 )
-HORIZON = Number("t", "The horizon: how far ahead to look, in the model's time unit "
+HORIZON = Number("horizon", "t in the papers: the horizon: how far ahead to look, in the model's time unit "
                  "(e.g. 52 weeks).")
 GG_PARAMETERS = dict(
     p=_parameter("p", "Gamma-Gamma p: shape of each spend", first=True),
@@ -210,9 +210,9 @@ def _by_cell(name, arrays, checks, compute):
     return out
 
 
-def _history_checks(frequency, recency, T):
+def _history_checks(frequency, recency, age):
     return [(frequency != np.round(frequency), "frequency must be a whole number"),
-            (recency > T, "recency must not exceed T")]
+            (recency > age, "recency must not exceed age")]
 
 
 PURCHASE_MODELS = {"BG/NBD": BetaGeo, "MBG/NBD": ModifiedBetaGeo}
@@ -224,31 +224,31 @@ def _bg(r, alpha, a, b, model="BG/NBD"):
     return PURCHASE_MODELS[model or "BG/NBD"](params=params)
 
 
-@cell_formula(frequency=FREQUENCY, recency=RECENCY, T=AGE, **BG_PARAMETERS)
-def P_ALIVE(frequency, recency, T, r, alpha=None, a=None, b=None, model=None):
+@cell_formula(frequency=FREQUENCY, recency=RECENCY, age=AGE, **BG_PARAMETERS)
+def P_ALIVE(frequency, recency, age, r, alpha=None, a=None, b=None, model=None):
     """Probability that the client is still active: BG/NBD (Fader, Hardie & Lee 2008, eq. 2) or MBG/NBD (Batislam et al. 2007, eq. 5). Parameters: r, alpha, a, b, or the CLV_FIT table in r; then the model."""
     fitted = _bg(r, alpha, a, b, model)
-    return _by_cell("P_ALIVE", (frequency, recency, T), _history_checks(frequency, recency, T),
+    return _by_cell("P_ALIVE", (frequency, recency, age), _history_checks(frequency, recency, age),
                     lambda x, t_x, T_: fitted.p_alive(x, t_x, T_))
 
 
-@cell_formula(t=Number("t", "The horizon: how far ahead to count purchases, in the model's "
-                       "time unit (e.g. 52 weeks)."),
-              frequency=FREQUENCY, recency=RECENCY, T=AGE, **BG_PARAMETERS)
-def EXPECTED_PURCHASES(t, frequency, recency, T, r, alpha=None, a=None, b=None, model=None):
-    """Expected purchases in the next t periods given the history: BG/NBD (Fader, Hardie & Lee 2005, eq. 10) or MBG/NBD (Wagner & Hoppe 2008). Parameters: r, alpha, a, b, or the CLV_FIT table in r; then the model."""
+@cell_formula(horizon=Number("horizon", "t in the papers: how far ahead to count "
+                             "purchases, in the model's time unit (e.g. 52 weeks)."),
+              frequency=FREQUENCY, recency=RECENCY, age=AGE, **BG_PARAMETERS)
+def EXPECTED_PURCHASES(horizon, frequency, recency, age, r, alpha=None, a=None, b=None, model=None):
+    """Expected purchases in the next horizon periods given the history: BG/NBD (Fader, Hardie & Lee 2005, eq. 10) or MBG/NBD (Wagner & Hoppe 2008). Parameters: r, alpha, a, b, or the CLV_FIT table in r; then the model."""
     fitted = _bg(r, alpha, a, b, model)
-    return _by_cell("EXPECTED_PURCHASES", (t, frequency, recency, T),
-                    _history_checks(frequency, recency, T),
+    return _by_cell("EXPECTED_PURCHASES", (horizon, frequency, recency, age),
+                    _history_checks(frequency, recency, age),
                     lambda t_, x, t_x, T_: fitted.conditional_expected_purchases(t_, x, t_x, T_))
 
 
-@cell_formula(t=HORIZON, frequency=FREQUENCY, recency=RECENCY, T=AGE, **BG_PARAMETERS)
-def P_NO_PURCHASE(t, frequency, recency, T, r, alpha=None, a=None, b=None, model=None):
-    """Churn measure: probability of no purchase in the next t periods, 1 - P(alive) (1 - ((alpha+T)/(alpha+T+t))^(r+x)), BG/NBD or MBG/NBD. Parameters: r, alpha, a, b, or the CLV_FIT table in r; then the model."""
+@cell_formula(horizon=HORIZON, frequency=FREQUENCY, recency=RECENCY, age=AGE, **BG_PARAMETERS)
+def P_NO_PURCHASE(horizon, frequency, recency, age, r, alpha=None, a=None, b=None, model=None):
+    """Churn measure: probability of no purchase in the next horizon periods, 1 - P(alive) (1 - ((alpha+T)/(alpha+T+t))^(r+x)), BG/NBD or MBG/NBD. Parameters: r, alpha, a, b, or the CLV_FIT table in r; then the model."""
     fitted = _bg(r, alpha, a, b, model)
-    return _by_cell("P_NO_PURCHASE", (t, frequency, recency, T),
-                    _history_checks(frequency, recency, T),
+    return _by_cell("P_NO_PURCHASE", (horizon, frequency, recency, age),
+                    _history_checks(frequency, recency, age),
                     lambda t_, x, t_x, T_: fitted.prob_no_purchase(t_, x, t_x, T_))
 
 
@@ -268,7 +268,7 @@ def EXPECTED_SPEND(frequency, monetary_value, p, q=None, gamma=None):
                     model.conditional_expected_average_profit)
 
 
-@cell_formula(frequency=FREQUENCY, recency=RECENCY, T=AGE, monetary_value=SPEND,
+@cell_formula(frequency=FREQUENCY, recency=RECENCY, age=AGE, monetary_value=SPEND,
               parameters=ModelParameter("parameters", "The CLV_FIT table: names r, alpha, a, "
                                         "b, p, q, gamma (and time unit (days)) with estimates."),
               months=Number("months", "Optional: the horizon in months (default 12).",
@@ -277,7 +277,7 @@ def EXPECTED_SPEND(frequency, monetary_value, p, q=None, gamma=None):
                                           "rate, e.g. 10% (default); used monthly.",
                                           fraction=True, default=0.10),
               margin=MARGIN)
-def MODEL_CLV(frequency, recency, T, monetary_value, parameters, months=12.0,
+def MODEL_CLV(frequency, recency, age, monetary_value, parameters, months=12.0,
               annual_discount_rate=0.10, margin=1.0):
     """Discounted model CLV over the next months: BG/NBD purchases per month x Gamma-Gamma spend x margin / (1 + monthly rate)^m (Fader, Hardie & Lee 2005). Give the CLV_FIT table."""
     if not isinstance(parameters, dict):
@@ -287,7 +287,7 @@ def MODEL_CLV(frequency, recency, T, monetary_value, parameters, months=12.0,
     bg = BetaGeo(params={k: params[k] for k in names[:4]})
     gg = GammaGamma(params={k: params[k] for k in names[4:]})
     unit = parameters.get("time unit (days)", 7.0)
-    checks = _history_checks(frequency, recency, T) + _spend_checks(frequency, params["q"])[1:] \
+    checks = _history_checks(frequency, recency, age) + _spend_checks(frequency, params["q"])[1:] \
         + [(months != np.round(months), "months must be a whole number"),
            (months > 1200, "months must be 1200 or less")]
 
@@ -299,7 +299,7 @@ def MODEL_CLV(frequency, recency, T, monetary_value, parameters, months=12.0,
                                   (1.0 + d) ** (1.0 / 12.0) - 1.0, 1.0, unit) * share[rows]
         return out
 
-    return _by_cell("MODEL_CLV", (frequency, recency, T, monetary_value, months,
+    return _by_cell("MODEL_CLV", (frequency, recency, age, monetary_value, months,
                                   annual_discount_rate, margin), checks, compute)
 
 
