@@ -1,4 +1,5 @@
-"""Probabilistic client models: BG/NBD and MBG/NBD purchases, Gamma-Gamma spend, discounted CLV."""
+"""Probabilistic client models: BG/NBD and MBG/NBD purchases, Gamma-Gamma spend, discounted CLV,
+sBG membership renewals."""
 
 from ._data import Compressed, compress, rfm_from_transactions
 from ._fit import ModelFitError
@@ -6,6 +7,7 @@ from .bgnbd import BetaGeo
 from .discounted import DAYS_PER_MONTH, model_clv
 from .gamma_gamma import GammaGamma
 from .mbgnbd import ModifiedBetaGeo
+from .sbg import ShiftedBetaGeometric
 
 __all__ = [
     "BetaGeo",
@@ -14,6 +16,7 @@ __all__ = [
     "GammaGamma",
     "ModelFitError",
     "ModifiedBetaGeo",
+    "ShiftedBetaGeometric",
     "compress",
     "model_clv",
     "rfm_from_transactions",
