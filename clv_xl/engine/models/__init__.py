@@ -1,5 +1,5 @@
 """Probabilistic client models: BG/NBD and MBG/NBD purchases, Gamma-Gamma spend, discounted CLV,
-sBG membership renewals."""
+Pareto/NBD, sBG membership renewals."""
 
 from ._data import Compressed, compress, rfm_from_transactions
 from ._fit import ModelFitError
@@ -7,6 +7,7 @@ from .bgnbd import BetaGeo
 from .discounted import DAYS_PER_MONTH, model_clv
 from .gamma_gamma import GammaGamma
 from .mbgnbd import ModifiedBetaGeo
+from .pareto_nbd import ParetoNBD
 from .sbg import ShiftedBetaGeometric
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "GammaGamma",
     "ModelFitError",
     "ModifiedBetaGeo",
+    "ParetoNBD",
     "ShiftedBetaGeometric",
     "compress",
     "model_clv",
