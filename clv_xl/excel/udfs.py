@@ -63,8 +63,8 @@ def TLV(avg_sale, purchases_per_period, periods, referrals=0.0, referral_value=N
     retention_rate=Number("retention rate", "Share of clients kept each period, e.g. 80%.",
                           fraction=True),
     discount_rate=Number("discount rate", "Discount rate per period, e.g. 10%.", fraction=True),
-    periods=Number("periods", "Optional: the horizon in periods (blank: no end).",
-                   default=np.nan),
+    periods=Number("periods", "Optional: the horizon in periods (blank: no end; 2.5 "
+                   "interpolates between 2 and 3).", default=np.nan),
 )
 def RETENTION_CLV(margin_per_period, retention_rate, discount_rate, periods=None):
     """Lifetime value from margin, retention and discount: m x r / (1 + d - r) with no end (Gupta & Lehmann 2003), or the discounted sum over a horizon."""
