@@ -277,7 +277,7 @@ def schema_problems(package: Package, schemas) -> tuple[list[str], list[str]]:
 def package_problems(package: Package) -> list[str]:
     return (_content_type_problems(package) + _namespace_problems(package)
             + _relationship_problems(package) + _name_problems(package)
-            + _control_problems(package))
+            + _control_problems(package) + _cell_problems(package))
 
 
 def _content_type_problems(package: Package) -> list[str]:
@@ -461,3 +461,36 @@ def button_macros(package: Package) -> list[tuple[str, str]]:
 def _unescape(text: str) -> str:
     return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
             .replace("&apos;", "'").replace("&amp;", "&"))
+
+
+#: Excel's specifications and limits: 32,767 characters in a cell, 8,192 in a formula.
+CELL_TEXT_LIMIT, FORMULA_LIMIT = 32767, 8192
+_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{4}_")
+
+
+def excel_length(text: str) -> int:
+    """Characters as Excel counts them: UTF-16 units, an ``_xHHHH_`` escape being one."""
+    return len(_ESCAPE.sub("_", text).encode("utf-16-le")) // 2
+
+
+def _cell_problems(package: Package) -> list[str]:
+    """No text of a cell (inline or shared string) or formula longer than Excel takes."""
+    out = []
+    for part in package.parts:
+        kind = package.content_type(part)
+        if kind == TYPE_OF_TARGET[_OD + "sharedStrings"]:
+            items = StdTree.fromstring(package.parts[part]).iter(f"{{{SML}}}si")
+        elif kind == TYPE_OF_TARGET[_OD + "worksheet"]:
+            root = StdTree.fromstring(package.parts[part])
+            items = root.iter(f"{{{SML}}}is")
+            for f in root.iter(f"{{{SML}}}f"):
+                if f.text and excel_length(f.text) > FORMULA_LIMIT:
+                    out.append(f"{part}: a formula of {excel_length(f.text)} characters")
+        else:
+            continue
+        for item in items:
+            runs = [item] + item.findall(f"{{{SML}}}r")  # not the phonetic runs (rPh)
+            text = "".join(t.text or "" for run in runs for t in run.findall(f"{{{SML}}}t"))
+            if excel_length(text) > CELL_TEXT_LIMIT:
+                out.append(f"{part}: a text of {excel_length(text)} characters")
+    return out
