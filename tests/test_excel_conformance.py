@@ -204,6 +204,7 @@ def test_package_rules_catch_each_defect(fresh_xlsm, tmp_path):
             b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"),
         "xl/drawings/drawing1.xml": lambda d: d.replace(b' xmlns:a="', b' xmlns:aa="'),
         "xl/ctrlProps/ctrlProp1.xml": lambda d: d.replace(b"/>", b' fmlaLink=""/>'),
+        "xl/worksheets/sheet1.xml": lambda d: d.replace(b" xmlns:x14=", b" xmlns:x15="),
         "xl/charts/chart1.xml": lambda d: None,
         "xl/workbook.xml": lambda d: d.replace(b'name="Issues"', b'name="Iss:ues"'),
     }

@@ -19,6 +19,7 @@ Needs lxml for the schemas; the namespace checks use the standard library's pars
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from dataclasses import dataclass
@@ -312,15 +313,21 @@ def _namespace_problems(package: Package) -> list[str]:
             continue
         if b"markup-compatibility" not in package.parts[name]:
             continue
-        from lxml import etree
-
-        for e in etree.fromstring(package.parts[name]).iter():
-            for attr in (f"{{{MC}}}Ignorable", "Requires"):
-                for prefix in (e.get(attr) or "").split():
-                    if attr == "Requires" and e.tag != f"{{{MC}}}Choice":
-                        continue
-                    if prefix not in e.nsmap:
-                        out.append(f"{name}: prefix {prefix!r} of {attr} is not declared")
+        in_scope: list[tuple[str, str]] = []
+        for event, item in StdTree.iterparse(io.BytesIO(package.parts[name]),
+                                             events=("start-ns", "end-ns", "start")):
+            if event == "start-ns":
+                in_scope.append(item)
+            elif event == "end-ns":
+                in_scope.pop()
+            else:
+                prefixes = {prefix for prefix, _ in in_scope}
+                named = (item.get(f"{{{MC}}}Ignorable") or "").split()
+                if item.tag == f"{{{MC}}}Choice":
+                    named += (item.get("Requires") or "").split()
+                for prefix in named:
+                    if prefix not in prefixes:
+                        out.append(f"{name}: prefix {prefix!r} named by {item.tag} is not declared")
     return out
 
 
