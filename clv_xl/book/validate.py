@@ -191,9 +191,7 @@ def _parse_date(cells, skip):
         dates = pd.to_datetime(pd.Series(cells.values[is_date], dtype=object))
         parsed[is_date] = dates.astype("datetime64[ns]").to_numpy()
     if is_text.any():
-        parsed[is_text] = pd.to_datetime(pd.Series(cells.stripped[is_text]),
-                                         format="ISO8601", errors="coerce"
-                                         ).astype("datetime64[ns]").to_numpy()
+        parsed[is_text] = _iso_dates(cells.stripped[is_text])
     parsed = pd.Series(parsed, index=cells.index).dt.normalize()
     invalid = parsed.isna().to_numpy() & ~skip
 
@@ -205,6 +203,17 @@ def _parse_date(cells, skip):
         return f"{_quoted(value)} is not a date (use YYYY-MM-DD)"
 
     return parsed, invalid, reason
+
+
+def _iso_dates(texts: np.ndarray) -> np.ndarray:
+    """ISO dates of texts as datetime64[ns]; NaT for text that is not one, or is a day
+    outside the nanosecond range of pandas (before 1677 or after 2262)."""
+    dates = pd.to_datetime(pd.Series(texts, dtype=object), format="ISO8601", errors="coerce")
+    if dates.dt.tz is not None:
+        dates = dates.dt.tz_localize(None)
+    low, high = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
+    dates = dates.where((dates >= low) & (dates <= high))
+    return dates.astype("datetime64[ns]").to_numpy()
 
 
 def _is_blank(value) -> bool:
