@@ -57,10 +57,6 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
                 return data.decode(encoding), encoding
             except UnicodeDecodeError:
                 break
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
     sample = data[:4096]
     if len(sample) >= 4 and sample.count(0) >= len(sample) // 3:
         even, odd = sample[0::2].count(0), sample[1::2].count(0)
@@ -70,6 +66,10 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
         except UnicodeDecodeError:
             raise BookError(f"{name} does not look like a text CSV file (binary content)") \
                 from None
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
     if _binary(sample):
         raise BookError(f"{name} does not look like a text CSV file (binary content)")
     from charset_normalizer import from_bytes
