@@ -60,6 +60,18 @@ def append_rows(path: Path, additions: dict[str, tuple[dict[str, int], int, list
     return write_outputs(path, {}, out, members=members)
 
 
+def table_last_rows(path: Path) -> dict[str, int]:
+    """Sheet name -> the last row of its Excel table (sheets without a table left out)."""
+    out = {}
+    with zipfile.ZipFile(path) as archive:
+        for sheet, member in sheet_parts(archive).items():
+            _, xml = _table_of(archive, member, sheet)
+            match = _TABLE_REF.search(xml) if xml else None
+            if match:
+                out[sheet] = int(match.group(5))
+    return out
+
+
 def _table_of(archive, member: str, sheet: str) -> tuple[str | None, str | None]:
     """(zip member, XML) of the Excel table on a sheet (the one named like the sheet first)."""
     rels_name = str(PurePosixPath(member).parent / "_rels" / (PurePosixPath(member).name + ".rels"))

@@ -78,6 +78,13 @@ class FileBook(BookReader):
         if self.on_progress is not None:
             self.on_progress(stage, fraction)
 
+    def table_last_rows(self) -> dict[str, int]:
+        """The last sheet row of the Excel table on each sheet that has one: the rows the
+        book's own formulas see (rows typed below it are not in the table)."""
+        from .append import table_last_rows
+
+        return table_last_rows(self.path)
+
 
 # --- safety -----------------------------------------------------------------------------------
 
