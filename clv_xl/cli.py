@@ -14,7 +14,7 @@ from . import __version__
 from .book.io import BookError, BookReader, write_tables
 from .demo import demo_data
 from .engine.metrics import client_metrics
-from .report import text_report
+from .report import DAY_KEYS, text_report
 from .book.schema import CLIENTS, INPUT_SHEETS, LABELS
 from .book.settings import Settings, SettingsError
 from .template import build_books, build_template
@@ -82,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("--as-of", help="the day to compute for, YYYY-MM-DD (default: the "
                          "book's as-of setting, else today)")
     summary.add_argument("--out", type=Path, help="write the table to this .csv or .xlsx")
+    summary.add_argument("--margin", help="gross margin, e.g. 60%% (default: the book's "
+                         "Settings, else 60%%)")
+    summary.add_argument("--acquisition-cost", help="what winning a client costs, where the "
+                         "book gives none (default: the book's Settings, else 50)")
+    summary.add_argument("--currency", help="shown beside money (default: the book's, else USD)")
     _export_options(summary)
     summary.set_defaults(run=run_summary)
 
@@ -183,8 +188,14 @@ def run_summary(args) -> int:
             _print_problems(problems)
             raise BookError(no_rows_message(export.name, len(export.sessions)))
     _print_problems(problems)
+    settings = _with_flags(settings, args)
     metrics = client_metrics(clients, sessions, contacts, settings, as_of)
     print(text_report(metrics, settings.currency))
+    print(f"\nAssumptions: margin {settings.margin:.0%}, acquisition cost "
+          f"{settings.currency} {settings.default_acquisition_cost:,.2f} a client (where the "
+          f"book gives none), currency {settings.currency}, as of {as_of.date()}; set them "
+          "with --margin, --acquisition-cost, --currency, --as-of"
+          + (" or on the book's Settings sheet" if _is_book(args.source) else "") + ".")
     if args.out:
         table = _labelled(metrics)
         if out_kind == "csv":
@@ -193,6 +204,28 @@ def run_summary(args) -> int:
             write_tables(args.out, {"Summary": table})
         print(f"\nWrote {args.out}")
     return 0
+
+
+def _with_flags(settings: Settings, args) -> Settings:
+    """The settings with --margin, --acquisition-cost and --currency applied."""
+    from .book.parse import parse_amounts
+
+    given = {}
+    if args.margin is not None:
+        text = args.margin.strip()
+        try:
+            given["margin"] = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            raise BookError(f"--margin {args.margin}: write a percentage, e.g. 60%") from None
+    if args.acquisition_cost is not None:
+        cost = parse_amounts(pd.Series([args.acquisition_cost], dtype=object))[0]
+        if not isinstance(cost, float):
+            raise BookError(f"--acquisition-cost {args.acquisition_cost}: write an amount, "
+                            "e.g. 50")
+        given["default_acquisition_cost"] = cost
+    if args.currency is not None:
+        given["currency"] = args.currency.strip()
+    return Settings({**settings, **given}) if given else settings
 
 
 def _checked_as_of(text: str | None):
@@ -297,8 +330,7 @@ class ProgressBar:
             self.stream.flush()
 
 
-#: Figures in whole days; money figures (2 decimals); everything else gets 6 decimals.
-DAY_COLUMNS = ("days_since", "interval_days", "recency", "T")
+#: Money figures (2 decimals); days are whole (DAY_KEYS); everything else gets 6 decimals.
 MONEY_COLUMNS = ("revenue", "avg_order_value", "acquisition_cost", "clv", "tlv")
 
 
@@ -310,7 +342,7 @@ def _labelled(metrics: pd.DataFrame) -> pd.DataFrame:
         values = table[column]
         if not pd.api.types.is_float_dtype(values):
             continue
-        if column in DAY_COLUMNS:
+        if column in DAY_KEYS:
             table[column] = values.round().astype("Int64")
         else:
             table[column] = values.round(2 if column in MONEY_COLUMNS else 6)

@@ -61,8 +61,8 @@ def test_summary_of_a_csv_lists_bad_rows_and_computes_the_rest(tmp_path):
     out = tmp_path / "summary.csv"
     result = run("summary", str(csv), "--as-of", "2025-12-31", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert "Sessions row 3, Amount: text 'abc'" in result.stderr
-    assert "Sessions row 5, Status: 'Maybe' is not one of" in result.stderr
+    assert "sessions.csv row 3, Amount: text 'abc'" in result.stderr
+    assert "sessions.csv row 5, Status: 'Maybe' is not one of" in result.stderr
     table = pd.read_csv(out)
     assert table["Client ID"].tolist() == ["A"]
     assert table["Revenue"].tolist() == [250]

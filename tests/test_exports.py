@@ -184,6 +184,15 @@ def test_map_names_the_columns_and_the_message_lists_them(book, tmp_path, capsys
     assert "Date <- 'When'" in out and "not used: Notes" in out and "1 session" in out
 
 
+def test_title_lines_above_the_header_are_skipped_and_rows_keep_their_numbers(tmp_path, capsys):
+    path = tmp_path / "report.csv"
+    path.write_text("Transactions report\nFrom 12/01/2025 to 12/31/2025\n\n"
+                    "Date,Customer ID,Net Sales\n12/03/2025,C1,$10.00\n12/13/2025,C2,abc\n")
+    assert main(["summary", str(path), "--as-of", "2025-12-31"]) == 0
+    err = capsys.readouterr().err
+    assert "report.csv row 6, Amount: text 'abc'" in err and "Customer ID" in err
+
+
 def test_ambiguous_dates_ask_once_and_the_flags_decide(book, tmp_path, capsys):
     path = tmp_path / "dates.csv"
     path.write_text("Date,Client ID,Amount\n01/10/2025,A,5\n02/11/2025,A,5\n")

@@ -48,11 +48,14 @@ class Export:
     notes: list[str] = field(default_factory=list)
     first_row: int = 2
     unused: list[str] = field(default_factory=list)
+    name_columns: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         """One line: which column became which, and how the file was read."""
         parts = [f"{SESSIONS.column(k).header} <- {self.found[k]!r}" for k in SESSIONS.keys
                  if k in self.found]
+        if self.name_columns:
+            parts.append("client Name <- " + " + ".join(map(repr, self.name_columns)))
         text = f"{self.name}: " + ", ".join(parts)
         if self.unused:
             text += "; not used: " + ", ".join(self.unused[:8]) + \
@@ -89,7 +92,7 @@ def read_export(path, mapping: str | dict | None = None, dayfirst: bool | None =
         raise BookError(f"{path} does not exist")
     rows, how = _raw_rows(path)
     mapping = parse_mapping(mapping) if isinstance(mapping, str) or mapping is None else mapping
-    frame, first_row = _frame(rows, path.name)
+    frame, first_row = _frame(_from_header(rows, mapping), path.name)
     found = recognise(list(frame.columns), mapping, path.name)
     export = Export(path.name, pd.DataFrame(), pd.Series(dtype=object), found,
                     first_row=first_row, notes=[how] if how else [])
@@ -145,6 +148,24 @@ def _recognisable(rows: list[list]) -> bool:
     except SchemaError:
         return False
     return True
+
+
+#: How far down an export may start with title lines before its header row.
+HEADER_SEARCH_ROWS = 10
+
+
+def _from_header(rows: list[list], mapping: dict) -> list[list]:
+    """The rows with those above the header blanked: the header is the first of the top rows whose cells name a date, a
+    client and an amount column (some exports start with a title or a date range); the rows
+    unchanged when none does (the missing-column error then names the first row)."""
+    filled = [i for i, row in enumerate(rows[:200]) if any(v is not None for v in row)]
+    for i in filled[:HEADER_SEARCH_ROWS]:
+        try:
+            recognise([str(v) for v in rows[i] if v is not None], mapping, "")
+        except SchemaError:
+            continue
+        return [[None] * len(row) for row in rows[:i]] + rows[i:]  # row numbers kept
+    return rows
 
 
 def _frame(rows: list[list], name: str) -> tuple[pd.DataFrame, int]:
@@ -319,6 +340,9 @@ def _names(frame: pd.DataFrame, export: Export) -> pd.Series:
             names = None  # Shopify's "Name" is the order number (#1001)
     if names is None:
         return pd.Series(dtype=object)
+    export.name_columns = [columns["first_name"], columns["last_name"]] \
+        if columns["first_name"] and columns["last_name"] else [columns["name"]]
+    export.unused = [c for c in export.unused if c not in export.name_columns]
     names = names.reindex(ids.index).replace("", None)
     table = pd.Series(names.to_numpy(), index=ids.to_numpy()).dropna()
     return table[~table.index.duplicated()]
@@ -326,13 +350,14 @@ def _names(frame: pd.DataFrame, export: Export) -> pd.Series:
 
 def validate_export(export: Export, as_of=None) -> tuple[pd.DataFrame, list[Problem]]:
     """The export's good Sessions rows (typed, indexed by the row in the file) and every
-    problem, the export's own first, in file row order."""
+    problem in file row order, each naming the file and its row."""
     frame = export.sessions
     good, problems = validate_sheet(SESSIONS, frame.reset_index(drop=True), 0, as_of=as_of)
     rows = frame.index.to_numpy()
     good.index = pd.Index(rows[good.index.to_numpy()], name="row")
     problems = [dataclasses.replace(p, row=int(rows[p.row])) for p in problems]
-    return good, sorted(export.problems + problems, key=lambda p: (p.row, p.column))
+    problems = [dataclasses.replace(p, sheet=export.name) for p in export.problems + problems]
+    return good, sorted(problems, key=lambda p: (p.row, p.column))
 
 
 def no_rows_message(name: str, read: int) -> str:
