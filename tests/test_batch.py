@@ -167,7 +167,7 @@ def test_every_bad_row_is_listed_and_the_good_rows_are_computed(book, demo):
         ("Sessions", 4, "Date"): "'last tuesday' is not a date",
         ("Sessions", 5, "Amount"): "must be 0 or more",
         ("Sessions", 6, "Client ID"): "no client has the id 'C9999'",
-        ("Sessions", 7, "Status"): "'Done' is not one of",
+        ("Sessions", 7, "Status"): "write Completed, not 'Done'",
         ("Sessions", 8, "Date"): "a Completed session after the as-of date",
         ("Sessions", 12, ""): "empty row inside the table",
         ("Clients", 4, "Client ID"): "duplicate client id",

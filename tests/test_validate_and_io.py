@@ -40,7 +40,8 @@ def test_good_rows_are_typed_and_keyed_by_sheet_row():
     ((D(2025, 1, 1), "A", "", float("nan"), "Completed"), "Amount", "needs an amount"),
     (("soon", "A", "", 5.0, "Completed"), "Date", "not a date"),
     ((45000.0, "A", "", 5.0, "Completed"), "Date", "format the cell as a date"),
-    ((D(2025, 1, 1), "A", "", 5.0, "Done"), "Status", "not one of Completed"),
+    ((D(2025, 1, 1), "A", "", 5.0, "Done"), "Status", "write Completed, not 'Done'"),
+    ((D(2025, 1, 1), "A", "", 5.0, "Maybe"), "Status", "not one of Completed"),
     ((D(2025, 1, 1), "Q", "", 5.0, "Completed"), "Client ID", "no client has the id 'Q'"),
     ((D(2025, 1, 1), None, "", 5.0, "Completed"), "Client ID", "is blank"),
     ((D(2027, 1, 1), "A", "", 5.0, "Completed"), "Date", "after the as-of date"),
@@ -173,4 +174,4 @@ def test_a_status_in_other_words_names_the_word_the_book_needs():
     raw = pd.DataFrame({"Date": [D(2025, 1, 2)], "Client ID": ["A"], "Amount": [5],
                         "Status": ["Canceled"]})
     _, problems = validate_sheet(SESSIONS, raw)
-    assert problems[0].reason.endswith(": write Cancelled")
+    assert problems[0].reason == "write Cancelled, not 'Canceled'"

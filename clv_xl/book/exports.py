@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..engine.units import fold
@@ -258,29 +259,26 @@ def _refunded_column(frame, export):
 
 
 def _client_ids(ids: pd.Series, export: Export) -> pd.Series:
-    """Ids stripped, inner spaces single; spellings that differ only in case or spaces become
-    the first one seen, each other spelling flagged once."""
-    text = ids.map(lambda v: None if v is None else
-                   " ".join(str(int(v) if isinstance(v, float) and v.is_integer() else v)
-                            .split()) or None)
-    raw = ids.map(lambda v: None if v is None else str(v))
-    key = text.map(lambda v: None if v is None else v.casefold())
-    first = {}
-    for k, spelling in zip(key, text):
-        if k is not None and k not in first:
-            first[k] = spelling
-    canonical = key.map(first)
-    differs = canonical.notna() & (raw != canonical)
-    seen = set()
-    for row, spelling, chosen in zip(ids.index[differs], raw[differs], canonical[differs]):
-        if spelling in seen:
-            continue
-        seen.add(spelling)
-        export.problems.append(Problem(
-            SESSIONS.name, int(row), "Client ID", spelling,
-            f"{spelling!r} differs from {chosen!r} only in case or spaces: counted as "
-            f"{chosen!r}", "warning"))
-    return canonical.where(canonical.notna(), None)
+    """Ids stripped, inner spaces single; spellings that differ only in case or inner spaces
+    become the first one seen, each other spelling flagged once (on its first row)."""
+    distinct = pd.unique(ids.dropna())
+    tidy = {v: " ".join(str(int(v) if isinstance(v, float) and v.is_integer() else v).split())
+            or None for v in distinct}
+    text = ids.map(tidy)
+    first: dict[str, str] = {}
+    for spelling in pd.unique(text.dropna()):
+        first.setdefault(spelling.casefold(), spelling)
+    canonical = text.map({t: first[t.casefold()] for t in first.values()} |
+                         {t: first[t.casefold()] for t in pd.unique(text.dropna())})
+    differs = (canonical.notna() & (text != canonical)).to_numpy(bool)
+    if differs.any():
+        flagged = pd.DataFrame({"text": text[differs], "chosen": canonical[differs]})
+        for row, spelling, chosen in flagged.drop_duplicates("text").itertuples():
+            export.problems.append(Problem(
+                SESSIONS.name, int(row), "Client ID", spelling,
+                f"{spelling!r} differs from {chosen!r} only in case or spaces: counted as "
+                f"{chosen!r}", "warning"))
+    return canonical.astype(object).where(canonical.notna(), None)
 
 
 def _refunds(out: pd.DataFrame, export: Export) -> pd.DataFrame:
@@ -304,18 +302,25 @@ def _refunds(out: pd.DataFrame, export: Export) -> pd.DataFrame:
     dates = pd.to_datetime(out["date"].where(out["date"].map(
         lambda v: isinstance(v, pd.Timestamp))), errors="coerce")
     applied = 0
-    for row in out.index[partial]:
-        client, day, give = out.at[row, "client_id"], dates[row], -amount[row]
-        mine = out.index[done & (out["client_id"] == client).to_numpy()]
-        before = [r for r in mine if pd.notna(day) and dates[r] <= day] or list(mine)
-        if not before:
-            export.problems.append(Problem(SESSIONS.name, int(row), "Amount", out.at[row, "amount"],
-                                           "a refund with no completed session of this client "
-                                           "to take it from (left out)", "warning"))
-            continue
-        target = max(before, key=lambda r: (dates[r] if pd.notna(dates[r]) else pd.Timestamp.min, r))
-        out.at[target, "amount"] = max(float(out.at[target, "amount"]) - give, 0.0)
-        applied += 1
+    if partial.any():
+        ids = out["client_id"].to_numpy(object)
+        days = dates.to_numpy()
+        sessions_of: dict = {}
+        for i in np.flatnonzero(done):
+            sessions_of.setdefault(ids[i], []).append(i)
+        column = out.columns.get_loc("amount")
+        for i in np.flatnonzero(partial):
+            mine = sessions_of.get(ids[i], [])
+            before = [j for j in mine if not pd.isna(days[i]) and days[j] <= days[i]] or mine
+            if not before:
+                export.problems.append(Problem(
+                    SESSIONS.name, int(out.index[i]), "Amount", out.iat[i, column],
+                    "a refund with no completed session of this client to take it from "
+                    "(left out)", "warning"))
+                continue
+            target = max(before, key=lambda j: (days[j], j))
+            out.iat[target, column] = max(float(out.iat[target, column]) + amount.iat[i], 0.0)
+            applied += 1
     if applied:
         export.notes.append(f"{applied} refund{'s' * (applied > 1)} subtracted from the "
                             "client's latest session")

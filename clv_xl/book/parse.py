@@ -29,6 +29,8 @@ _YEAR_FIRST = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:$|[T\s_]\d)")
 _NUMERIC = re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})(?:$|[T\s,]\s*\d)")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+_ISO_DAY = r"^\d{4}-\d{2}-\d{2}(?:$|[T\s_]\d)"
+_TIME = re.compile(r"(?:\s+at)?\s+\d{1,2}:\d{2}")
 
 
 class AmbiguousDates(ValueError):
@@ -39,11 +41,18 @@ def parse_dates(values: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Ser
     """(the column with every readable date as a Timestamp, a note on how numeric dates were
     read or ""). ``dayfirst``: True, False, or None to decide from the column."""
     out = values.astype(object).copy()
-    numbers = out.map(lambda v: isinstance(v, (int, float, np.integer, np.floating))
-                      and not isinstance(v, bool) and np.isfinite(v)).to_numpy(bool)
-    if numbers.any():
-        out[numbers] = [_from_serial(float(v)) for v in out[numbers]]
-    texts = out.map(lambda v: v.strip() if isinstance(v, str) else None)
+    if pd.api.types.infer_dtype(out, skipna=True) not in ("string", "empty"):
+        numbers = out.map(lambda v: isinstance(v, (int, float, np.integer, np.floating))
+                          and not isinstance(v, bool) and np.isfinite(v)).to_numpy(bool)
+        if numbers.any():
+            out[numbers] = [_from_serial(float(v)) for v in out[numbers]]
+    texts = _texts(out)
+    iso = texts.str.match(_ISO_DAY, na=False).to_numpy(bool)
+    if iso.any():  # the common case, a whole column at once: 2025-12-03, with a time or zone
+        days = pd.to_datetime(texts[iso].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+        days = days.where((days >= DATE_RANGE[0]) & (days <= DATE_RANGE[1]))
+        out[iso] = days.astype(object).where(days.notna(), out[iso])
+        texts[iso] = None
     distinct = [t for t in pd.unique(texts.dropna()) if t]
     if not distinct:
         return out, ""
@@ -56,6 +65,7 @@ def parse_dates(values: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Ser
     if numeric:
         dayfirst, note = _decide_order(numeric, dayfirst)
     parsed: dict[str, object] = {}
+    words: dict[str, object] = {}  # dates with month names, by their text without the time
     for t in distinct:
         if t in numeric:
             a, b, year, _ = numeric[t]
@@ -74,11 +84,21 @@ def parse_dates(values: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Ser
             parsed[t] = _from_serial(float(t))
             continue
         if any(ch.isalpha() for ch in t):
-            parsed[t] = _with_dateutil(t, bool(dayfirst))
+            day = _TIME.split(t, 1)[0]  # "Dec 3, 2025 10:00 am": the time is not needed
+            if day not in words:
+                words[day] = _with_dateutil(day, bool(dayfirst))
+            parsed[t] = words[day]
     found = texts.map(parsed)
     readable = found.notna().to_numpy(bool)
     out[readable] = found[readable]
     return out, note
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    """Each text cell stripped; None for every other cell."""
+    if pd.api.types.infer_dtype(values, skipna=True) == "string":
+        return values.str.strip().astype(object)
+    return values.map(lambda v: v.strip() if isinstance(v, str) else None)
 
 
 def _decide_order(numeric: dict, dayfirst: bool | None) -> tuple[bool, str]:
@@ -156,7 +176,7 @@ _EDGE = re.compile(r"^(?:[A-Za-z]{1,3}\.?|[A-Za-z]{1,2}\$)$")
 def parse_amounts(values: pd.Series) -> pd.Series:
     """The column with every readable amount as a float (negatives kept: refunds)."""
     out = values.astype(object).copy()
-    texts = out.map(lambda v: v.strip() if isinstance(v, str) else None)
+    texts = _texts(out)
     distinct = [t for t in pd.unique(texts.dropna()) if t]
     if not distinct:
         return out

@@ -183,8 +183,8 @@ def _parse(column, cells: "_Cells", skip: np.ndarray):
         invalid = folded.isna().to_numpy() & ~skip
         allowed = ", ".join(column.choices)
         hints = _choice_hints(column)
-        return folded, invalid, (lambda v: f"{_quoted(v)} is not one of {allowed}" + (
-            f": write {hints[fold(v)]}" if fold(v) in hints else ""))
+        return folded, invalid, (lambda v: f"write {hints[fold(v)]}, not {_quoted(v)}"
+                                 if fold(v) in hints else f"{_quoted(v)} is not one of {allowed}")
     return text.where(~skip, None), np.zeros(len(text), dtype=bool), ""
 
 
