@@ -27,6 +27,8 @@ DEBUG_VARIABLE = "CLV_XL_DEBUG"
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if not os.environ.get(DEBUG_VARIABLE):
+        sys.unraisablehook = _quiet  # a writer cleaned up after an error prints no traceback
     try:
         return args.run(args)
     except (BookError, SchemaError, SettingsError) as error:
@@ -43,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return _fail(f"could not finish ({type(error).__name__}: {_first_line(error)}); "
                      f"set {DEBUG_VARIABLE}=1 to see the details, and please report it")
+
+
+def _quiet(unraisable) -> None:
+    """Errors Python can only report (in a generator's cleanup): the command has already said
+    what went wrong in one line."""
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -201,9 +208,25 @@ def run_summary(args) -> int:
         if out_kind == "csv":
             write_csv(table, args.out)
         else:
-            write_tables(args.out, {"Summary": table})
+            write_tables(args.out, {"Summary": _printable(table)})
         print(f"\nWrote {args.out}")
     return 0
+
+
+def _printable(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as a workbook takes it: text without the control characters a workbook
+    cannot hold (each becomes U+FFFD), blanks of whole-number columns as None."""
+    import re
+
+    bad = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+    out = table.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.Int64Dtype):
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].astype(object).map(lambda v: bad.sub("\ufffd", v) if isinstance(v, str)
+                                          else v)
+    return out
 
 
 def _with_flags(settings: Settings, args) -> Settings:

@@ -55,11 +55,12 @@ EXPORTS = {
                ("2025-12-04T23:30:00-05:00", "C2", "20.5", "Completed"),
                sep="\t", end="\r\n").encode("utf-16"),
         2, 2, 30.5),
-    "shopify_orders.csv": (  # refunded in full, partly refunded, emails in two cases
+    "shopify_orders.csv": (  # two line items; refunded in full, partly; emails in two cases
         _lines(("Name", "Email", "Financial Status", "Paid at", "Total", "Refunded Amount",
                 "Billing Name", "Created at"),
                ("#1001", "ann@example.com", "paid", "", "100.00", "0", "Ann Lee",
                 "2025-12-03 10:00:00 +0100"),
+               ("#1001", "", "", "", "", "", "", ""),  # the order's second line item
                ("#1002", "bob@example.com", "refunded", "", "50.00", "50.00", "Bob Ray",
                 "2025-12-04 10:00:00 +0100"),
                ("#1003", "Ann@Example.com", "partially_refunded", "", "80.00", "30.00",
@@ -335,3 +336,15 @@ def test_ids_differing_in_case_or_spaces_are_flagged_and_merged(tmp_path):
     good, problems = validate_export(read_export(path))
     assert good["client_id"].tolist() == ["Anna"] * 3
     assert [(p.row, p.severity) for p in problems] == [(3, "warning"), (4, "warning")]
+
+
+def test_xlsx_out_takes_control_characters_and_blank_days(tmp_path, capsys):
+    path = tmp_path / "s.csv"
+    path.write_bytes(b"Date,Client ID,Amount,Status\n2025-01-01,A\x01B,5,Completed\n")
+    out = tmp_path / "out.xlsx"
+    assert main(["summary", str(path), "--as-of", "2025-12-31", "--out", str(out)]) == 0
+    rows = list(load_workbook(out)["Summary"].values)
+    header, row = rows[0], rows[1]
+    assert row[header.index("Client ID")] == "A\ufffdB"
+    assert row[header.index("Usual interval (days)")] is None
+    assert row[header.index("Days since")] == 364

@@ -82,6 +82,7 @@ CLIENT_ALIASES: dict[str, tuple[str, ...]] = {
 #: A column of partial refunds beside the amount (Stripe "Amount Refunded", Shopify
 #: "Refunded Amount"): subtracted from the amount of its row.
 REFUNDED_ALIASES = ("Amount refunded", "Refunded amount", "Refunded", "Refund amount",
+                    "Partial refunds",
                     "Erstattet", "Montant remboursé", "Importe reembolsado")
 
 REFUND = "Refund"  # a refund: lowers revenue, is not a session

@@ -220,6 +220,7 @@ def recognise(headers: list[str], mapping: dict[str, str], name: str) -> dict[st
 
 def _sessions(frame: pd.DataFrame, export: Export, dayfirst: bool | None) -> pd.DataFrame:
     found = export.found
+    frame = _without_item_lines(frame, export)
     out = pd.DataFrame(index=frame.index)
     for key in SESSIONS.keys:
         out[key] = frame[found[key]].astype(object) if key in found else None
@@ -245,6 +246,20 @@ def _sessions(frame: pd.DataFrame, export: Export, dayfirst: bool | None) -> pd.
         out["status"] = "Completed"
         export.notes.append("no status column: every row counted as a Completed session")
     return _refunds(out, export)
+
+
+def _without_item_lines(frame: pd.DataFrame, export: Export) -> pd.DataFrame:
+    """The rows less the further lines of a multi-line order (Shopify writes an order's date,
+    customer and total on its first line only; its other line items leave them blank)."""
+    needed = [export.found[k] for k in REQUIRED]
+    blank = frame[needed].isna().all(axis=1)
+    others = frame.drop(columns=needed).notna().any(axis=1)
+    lines = blank & others
+    if lines.any():
+        count = int(lines.sum())
+        export.notes.append(f"{count} further line{'s' * (count > 1)} of multi-line orders "
+                            "(no date, client or amount) skipped")
+    return frame[~lines]
 
 
 def _refunded_column(frame, export):
