@@ -169,7 +169,8 @@ def run_summary(args) -> int:
     out_kind = _out_kind(args.out)
     if not args.source.exists():
         raise BookError(f"{args.source} does not exist")
-    if _is_book(args.source):
+    is_book = _is_book(args.source)
+    if is_book:
         from .batch.pipeline import load_inputs
 
         as_of = _checked_as_of(args.as_of)  # None means the book's
@@ -202,7 +203,7 @@ def run_summary(args) -> int:
           f"{settings.currency} {settings.default_acquisition_cost:,.2f} a client (where the "
           f"book gives none), currency {settings.currency}, as of {as_of.date()}; set them "
           "with --margin, --acquisition-cost, --currency, --as-of"
-          + (" or on the book's Settings sheet" if _is_book(args.source) else "") + ".")
+          + (" or on the book's Settings sheet" if is_book else "") + ".")
     if args.out:
         table = _labelled(metrics)
         if out_kind == "csv":

@@ -34,6 +34,11 @@ from .textfile import looks_like_workbook, read_text_table
 from .validate import Problem, SchemaError, validate_sheet
 
 REQUIRED = ("date", "client_id", "amount")
+_ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with a byte-order mark",
+                   "utf-16": "UTF-16", "utf-16-le": "UTF-16 (little-endian, no mark)",
+                   "utf-16-be": "UTF-16 (big-endian, no mark)", "utf-32": "UTF-32",
+                   "cp1252": "Windows-1252", "latin_1": "Latin-1", "cp1250": "Windows-1250",
+                   "cp1257": "Windows-1257", "shift_jis": "Shift JIS", "cp932": "Shift JIS (cp932)"}
 _STATUS = {fold(word): status for status, words in STATUS_WORDS.items() for word in words}
 
 
@@ -114,7 +119,8 @@ def _raw_rows(path: Path) -> tuple[list[list], str]:
     table = read_text_table(path)
     rows = [[None if cell.strip() == "" else cell for cell in row] for row in table.rows]
     named = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[table.delimiter]
-    return rows, f"read as {table.encoding.upper().replace('_', '-')}, {named}-separated"
+    return rows, f"read as {_ENCODING_NAMES.get(table.encoding, table.encoding.upper())}, " \
+        f"{named}-separated"
 
 
 def _workbook_rows(path: Path) -> tuple[list[list], str]:
