@@ -84,6 +84,17 @@ EXPORTS = {
                ("ch_4", "a@example.com", "2025-12-06 10:00:00", "40.00", "usd", "Paid"),
                ).encode("utf-8"),
         1, 2, 140.0),
+    "stripe_guests.csv": (  # a guest has no Customer ID but an email; a totals row at the end
+        _lines(("id", "Description", "Created (UTC)", "Amount", "Amount Refunded", "Currency",
+                "Status", "Customer ID", "Customer Email"),
+               ("ch_1", "Session", "2025-12-03 10:00:00", "100.00", "0.00", "usd", "Paid",
+                "cus_1", "a@example.com"),
+               ("ch_2", "Session", "2025-12-04 10:00:00", "50.00", "20.00", "usd", "Paid", "",
+                "guest@example.com"),
+               ("ch_3", "Session", "2025-12-05 10:00:00", "70.00", "0.00", "usd", "Paid",
+                "cus_1", "a@example.com"),
+               ("Total", "", "", "220.00", "", "", "", "", "")).encode("utf-8"),
+        2, 3, 200.0),
     "acuity.csv": (  # month names with a time; first and last name; no status column
         _lines(("Start time", "End time", "First name", "Last name", "Email", "Type",
                 "Appointment Price"),

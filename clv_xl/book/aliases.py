@@ -51,7 +51,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "amount": (
         "Amount", "Total", "Price", "Appointment price", "Amount paid", "Amount paid online",
         "Paid", "Payment amount", "Net sales", "Gross sales", "Total collected", "Net total",
-        "Sale amount", "Revenue", "Value", "Subtotal", "Converted amount",
+        "Sale amount", "Revenue", "Value", "Item total", "Total paid", "Line total",
+        "Item price", "Subtotal", "Converted amount",
         "Betrag", "Summe", "Gesamt", "Gesamtbetrag", "Preis", "Umsatz",  # de
         "Montant", "Prix", "Total TTC", "Montant TTC",  # fr
         "Importe", "Monto", "Precio", "Total pagado",  # es
@@ -93,7 +94,7 @@ STATUS_WORDS: dict[str, tuple[str, ...]] = {
     "Completed": (
         "Completed", "Complete", "Done", "Attended", "Arrived", "Checked in", "Signed in",
         "Visited", "Paid", "Succeeded", "Success", "Successful", "Captured", "Fulfilled",
-        "Closed", "Payment", "Sale", "Charge", "Partially refunded", "Partially_refunded",
+        "Closed", "Payment", "Sale", "Charge", "Partially refunded", "Partially paid",
         "Abgeschlossen", "Erledigt", "Bezahlt", "Erschienen",  # de
         "Terminé", "Terminée", "Effectué", "Payé", "Réalisé",  # fr
         "Completado", "Completada", "Pagado", "Realizado", "Asistió",  # es

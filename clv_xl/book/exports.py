@@ -34,6 +34,9 @@ from .textfile import looks_like_workbook, read_text_table
 from .validate import Problem, SchemaError, validate_sheet
 
 REQUIRED = ("date", "client_id", "amount")
+#: A row whose first cell says this (and that names no client) sums the rows above it.
+TOTAL_WORDS = {fold(w) for w in ("Total", "Totals", "Grand total", "Sum", "Summe", "Gesamt",
+                                 "Total général", "Total general", "Kopā", "合計")}
 _ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with a byte-order mark",
                    "utf-16": "UTF-16", "utf-16-le": "UTF-16 (little-endian, no mark)",
                    "utf-16-be": "UTF-16 (big-endian, no mark)", "utf-32": "UTF-32",
@@ -55,11 +58,13 @@ class Export:
     first_row: int = 2
     unused: list[str] = field(default_factory=list)
     name_columns: list[str] = field(default_factory=list)
+    client_backups: list[str] = field(default_factory=list)  # for rows without the client
 
     def describe(self) -> str:
         """One line: which column became which, and how the file was read."""
-        parts = [f"{SESSIONS.column(k).header} <- {self.found[k]!r}" for k in SESSIONS.keys
-                 if k in self.found]
+        parts = [f"{SESSIONS.column(k).header} <- {self.found[k]!r}" +
+                 ("".join(f" (else {b!r})" for b in self.client_backups)
+                  if k == "client_id" else "") for k in SESSIONS.keys if k in self.found]
         if self.name_columns:
             parts.append("client Name <- " + " + ".join(map(repr, self.name_columns)))
         text = f"{self.name}: " + ", ".join(parts)
@@ -102,7 +107,10 @@ def read_export(path, mapping: str | dict | None = None, dayfirst: bool | None =
     found = recognise(list(frame.columns), mapping, path.name)
     export = Export(path.name, pd.DataFrame(), pd.Series(dtype=object), found,
                     first_row=first_row, notes=[how] if how else [])
-    export.unused = [c for c in frame.columns if c not in found.values()]
+    if "client_id" not in mapping.values():
+        export.client_backups = _client_backups(frame, found)
+    export.unused = [c for c in frame.columns if c not in found.values()
+                     and c not in export.client_backups]
     export.sessions = _sessions(frame, export, dayfirst)
     export.names = _names(frame, export)
     return export
@@ -230,6 +238,8 @@ def _sessions(frame: pd.DataFrame, export: Export, dayfirst: bool | None) -> pd.
     out = pd.DataFrame(index=frame.index)
     for key in SESSIONS.keys:
         out[key] = frame[found[key]].astype(object) if key in found else None
+    for header in export.client_backups:
+        out["client_id"] = out["client_id"].where(out["client_id"].notna(), frame[header])
     try:
         out["date"], note = parse_dates(out["date"], dayfirst)
     except AmbiguousDates as exc:
@@ -254,6 +264,25 @@ def _sessions(frame: pd.DataFrame, export: Export, dayfirst: bool | None) -> pd.
     return _refunds(out, export)
 
 
+def _client_backups(frame: pd.DataFrame, found: dict[str, str]) -> list[str]:
+    """Further columns naming the client, in alias order, for rows whose client column is
+    blank (Stripe leaves Customer ID blank for a guest, whose Customer Email is there)."""
+    column = frame[found["client_id"]]
+    if column.notna().all():
+        return []
+    by_fold = {}
+    for header in frame.columns:
+        by_fold.setdefault(_header_key(header), header)
+    taken = set(found.values())
+    backups = []
+    for alias in COLUMN_ALIASES["client_id"]:
+        header = by_fold.get(fold(alias))
+        if header is not None and header not in taken and header not in backups \
+                and frame[header][column.isna()].notna().any():
+            backups.append(header)
+    return backups[:2]
+
+
 def _without_item_lines(frame: pd.DataFrame, export: Export) -> pd.DataFrame:
     """The rows less the further lines of a multi-line order (Shopify writes an order's date,
     customer and total on its first line only; its other line items leave them blank)."""
@@ -265,7 +294,11 @@ def _without_item_lines(frame: pd.DataFrame, export: Export) -> pd.DataFrame:
         count = int(lines.sum())
         export.notes.append(f"{count} further line{'s' * (count > 1)} of multi-line orders "
                             "(no date, client or amount) skipped")
-    return frame[~lines]
+    first = frame.iloc[:, 0].map(lambda v: fold(v) if isinstance(v, str) else "")
+    totals = first.isin(TOTAL_WORDS) & frame[export.found["client_id"]].isna()
+    if totals.any():
+        export.notes.append("a totals row skipped")
+    return frame[~lines & ~totals]
 
 
 def _refunded_column(frame, export):
