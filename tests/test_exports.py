@@ -222,7 +222,7 @@ ODD = {
     "empty.csv": (b"", "is empty"),
     "blank_lines.csv": (b"\n\r\n\n", "is empty"),
     "binary.csv": (bytes(range(256)) * 8, "binary content"),
-    "old_excel.csv": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), ".xls workbook"),
+    "damaged.xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "cannot be read as a workbook"),
     "unclosed_quote.csv": (b'Date,Client ID,Amount,Status\n2025-01-01,"A,5,Completed\n'
                            b"2025-01-02,B,5,Completed\n", "never closed"),
     "no_amount.csv": (b"Date,Client ID,Status\n2025-01-01,A,Completed\n",
@@ -260,6 +260,20 @@ def test_bad_options_give_one_line(args, words, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and words in err[0], err
     assert not (tmp_path / "report.txt").exists()
+
+
+def test_an_old_xls_export_is_read(tmp_path, capsys):
+    """Excel 97-2003 files, as older booking systems still export them (made by LibreOffice)."""
+    from libreoffice import convert, require_soffice
+
+    require_soffice()
+    source = tmp_path / "export.xlsx"
+    _xlsx_export(source)
+    xls = convert(source, tmp_path / "xls", "xls")
+    book = shutil.copyfile(TEMPLATE, tmp_path / "b.xlsx")
+    assert main(["import", str(xls), "--into", str(book)]) == 0, capsys.readouterr().err
+    clients, sessions = _book_tables(book)
+    assert (len(clients), len(sessions)) == (2, 3)
 
 
 @pytest.mark.parametrize("name, data", [

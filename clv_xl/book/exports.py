@@ -122,8 +122,9 @@ def _raw_rows(path: Path) -> tuple[list[list], str]:
     """Every row of the file as cells, and how it was read (encoding, delimiter, sheet)."""
     with open(path, "rb") as handle:
         head = handle.read(8)
-    if looks_like_workbook(head) == "xlsx":
-        return _workbook_rows(path)
+    kind = looks_like_workbook(head)
+    if kind is not None:
+        return _workbook_rows(path, kind)
     table = read_text_table(path)
     rows = [[None if cell.strip() == "" else cell for cell in row] for row in table.rows]
     named = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[table.delimiter]
@@ -131,10 +132,12 @@ def _raw_rows(path: Path) -> tuple[list[list], str]:
         f"{named}-separated"
 
 
-def _workbook_rows(path: Path) -> tuple[list[list], str]:
+def _workbook_rows(path: Path, kind: str) -> tuple[list[list], str]:
+    """The rows of the export's sheet in a workbook (.xlsx/.xlsm, or an old .xls)."""
     from python_calamine import CalamineWorkbook
 
-    check_size(path)
+    if kind == "xlsx":
+        check_size(path)
     try:
         with open(path, "rb") as handle:
             book = CalamineWorkbook.from_filelike(handle)
