@@ -103,10 +103,13 @@ def read_export(path, mapping: str | dict | None = None, dayfirst: bool | None =
         raise BookError(f"{path} does not exist")
     rows, how = _raw_rows(path)
     mapping = parse_mapping(mapping) if isinstance(mapping, str) or mapping is None else mapping
-    frame, first_row = _frame(_from_header(rows, mapping), path.name)
+    frame, first_row, longer = _frame(_from_header(rows, mapping), path.name)
     found = recognise(list(frame.columns), mapping, path.name)
     export = Export(path.name, pd.DataFrame(), pd.Series(dtype=object), found,
                     first_row=first_row, notes=[how] if how else [])
+    if longer:
+        export.notes.append(f"{longer} row{'s' * (longer > 1)} with more cells than the "
+                            "header: the extra cells are not read")
     if "client_id" not in mapping.values():
         export.client_backups = _client_backups(frame, found)
     export.unused = [c for c in frame.columns if c not in found.values()
@@ -186,13 +189,18 @@ def _from_header(rows: list[list], mapping: dict) -> list[list]:
     return rows
 
 
-def _frame(rows: list[list], name: str) -> tuple[pd.DataFrame, int]:
+def _frame(rows: list[list], name: str) -> tuple[pd.DataFrame, int, int]:
+    """The rows under their header, the file row of the first one, and how many rows hold
+    cells beyond the header's last column (those cells are not read)."""
     if not any(any(v is not None for v in row) for row in rows):
         raise SchemaError(f"{name} is empty: it needs a header row and at least one row")
     frame, first_row = rows_to_frame(rows, "Sessions")
     frame = frame.loc[:, ~pd.Index(frame.columns).duplicated()]
     frame.index = pd.RangeIndex(len(frame)) + first_row
-    return frame, first_row
+    width = len(rows[first_row - 2])
+    longer = sum(1 for row in rows[first_row - 1:] if len(row) > width
+                 and any(v is not None for v in row[width:]))
+    return frame, first_row, longer
 
 
 def _header_key(header: str) -> str:
@@ -341,7 +349,7 @@ def _client_ids(ids: pd.Series, export: Export) -> pd.Series:
 def _refunds(out: pd.DataFrame, export: Export) -> pd.DataFrame:
     """Apply refunds and drop what is not a session (see the module's docstring)."""
     amount = pd.to_numeric(out["amount"].where(out["amount"].map(
-        lambda v: isinstance(v, float))), errors="coerce")
+        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))), errors="coerce")
     status = out["status"]
     given_back = (status == REFUND).to_numpy()
     negative = (amount < 0).to_numpy()
