@@ -121,50 +121,61 @@ def _calculated_columns(table_xml: str) -> dict[int, str]:
 
 def _append(xml: str, columns: dict[str, int], rows: list[dict], first_free: int,
             formulas: dict[int, str], styles) -> tuple[str, int]:
+    """The worksheet XML with ``rows`` written from sheet row ``first_free`` on, and the last
+    row written. Rows above ``first_free`` are copied as they are, unparsed."""
+    from openpyxl.utils import get_column_letter
+
     match = re.search(r"<sheetData\b[^>]*?(?:/>|>(.*?)</sheetData>)", xml, re.S)
     if match is None or re.search(r"<\w+:sheetData\b", xml):
         raise BookError("a worksheet this command cannot append to (no plain <sheetData>)")
-    existing: dict[int, tuple[str, dict[int, str]]] = {}
-    order: list[int] = []
-    for row in _ROW.finditer(match.group(1) or ""):
-        number = int(re.search(r'\br="(\d+)"', row.group(1)).group(1))
-        cells = {}
-        for cell in _CELL.finditer(row.group(2) or ""):
-            ref = _REF.search(cell.group(1))
-            cells[_column_number(ref.group(1))] = cell.group(0)
-        existing[number] = (row.group(1), cells)
-        order.append(number)
-    template = existing.get(2, ("", {}))[1]  # the first data row styles every new row
+    body = match.group(1) or ""
+    found = [(int(re.search(r'\br="(\d+)"', m.group(1)).group(1)), m)
+             for m in _ROW.finditer(body)]
+    split = next((i for i, (r, _) in enumerate(found) if r >= first_free), len(found))
+    kept = body[:found[split][1].start()] if split < len(found) else body
+    template = next((_cells(m) for r, m in found if r == 2), {})  # styles every new row
+    tail = {r: (m.group(1), _cells(m)) for r, m in found[split:]}
+    template_styles = {col: _style(cell) for col, cell in template.items()}
+    letters = {col: get_column_letter(col) for col in set(columns.values()) | set(formulas)}
     last = first_free + len(rows) - 1
-    from openpyxl.utils import get_column_letter
-
     for i, values in enumerate(rows):
         r = first_free + i
-        attrs, cells = existing.get(r, (f' r="{r}"', {}))
+        attrs, cells = tail.get(r, (f' r="{r}"', {}))
         for header, col in columns.items():
             value = values.get(header)
             if value is None:
                 continue
-            old = cells.get(col) or template.get(col, "")
-            style = _STYLE.search(old.split(">", 1)[0]) if old else None
-            cells[col] = cell_xml(f"{get_column_letter(col)}{r}",
-                                  style.group(1) if style else None, value, styles)
+            style = _style(cells[col]) if col in cells else template_styles.get(col)
+            cells[col] = cell_xml(f"{letters[col]}{r}", style, value, styles)
         for col, formula in formulas.items():
             if col not in cells or "<f" not in cells[col]:
-                old = template.get(col, "")
-                style = _STYLE.search(old.split(">", 1)[0]) if old else None
-                s = f' s="{style.group(1)}"' if style else ""
-                cells[col] = f'<c r="{get_column_letter(col)}{r}"{s}><f>{formula}</f></c>'
-        if r not in existing:
-            order.append(r)
-        existing[r] = (attrs, cells)
-    body = "".join(f"<row{existing[r][0]}>" + "".join(c for _, c in sorted(
-        existing[r][1].items())) + "</row>" for r in sorted(set(order)))
-    new_xml = xml[:match.start()] + f"<sheetData>{body}</sheetData>" + xml[match.end():]
-    width = max([c for r in existing.values() for c in r[1]] + [1])
+                style = template_styles.get(col)
+                s = f' s="{style}"' if style else ""
+                cells[col] = f'<c r="{letters[col]}{r}"{s}><f>{formula}</f></c>'
+        tail[r] = (attrs, cells)
+    new_rows = "".join(f"<row{tail[r][0]}>" + "".join(c for _, c in sorted(tail[r][1].items()))
+                       + "</row>" for r in sorted(tail))
+    new_xml = xml[:match.start()] + f"<sheetData>{kept}{new_rows}</sheetData>" + \
+        xml[match.end():]
+    width = max([c for _, cells in tail.values() for c in cells] + list(template) + [1])
+    end = max([last] + [r for r, _ in found])
     new_xml = re.sub(r'(<dimension\b[^>]*?\bref=")[^"]*(")',
-                     rf"\g<1>A1:{get_column_letter(width)}{max(order)}\g<2>", new_xml, count=1)
+                     rf"\g<1>A1:{get_column_letter(width)}{end}\g<2>", new_xml, count=1)
     return new_xml, last
+
+
+def _cells(row_match) -> dict[int, str]:
+    """Column number -> the ``<c>`` element, of one ``<row>``."""
+    cells = {}
+    for cell in _CELL.finditer(row_match.group(2) or ""):
+        ref = _REF.search(cell.group(1))
+        cells[_column_number(ref.group(1))] = cell.group(0)
+    return cells
+
+
+def _style(cell: str) -> str | None:
+    found = _STYLE.search(cell.split(">", 1)[0])
+    return found.group(1) if found else None
 
 
 def _grow_table(table_xml: str, last_row: int) -> str:

@@ -60,10 +60,10 @@ def import_export(export_path, book_path, mapping=None, dayfirst=None, out=None)
     known = _known_ids(client_rows)
     good = good.copy()
     good["client_id"] = good["client_id"].map(lambda i: known.get(i.casefold(), i))
-    already = Counter(_key(r) for r in _book_sessions(session_rows).itertuples())
+    already = Counter(_keys(_book_sessions(session_rows)))
     adding = []
-    for row in good.sort_values("date", kind="stable").itertuples():
-        key = _key(row)
+    good = good.sort_values("date", kind="stable")
+    for row, key in zip(good.itertuples(), _keys(good)):
         if already[key] > 0:
             already[key] -= 1
             result.sessions_already += 1
@@ -123,10 +123,12 @@ def _book_sessions(rows: list[list]) -> pd.DataFrame:
     return good
 
 
-def _key(row) -> tuple:
-    """What makes two sessions the same: day, client (case ignored), package, amount, status."""
-    package = getattr(row, "package", None)
-    amount = getattr(row, "amount", 0.0)
-    return (pd.Timestamp(row.date).date(), str(row.client_id).casefold(),
-            str(package).strip().casefold() if isinstance(package, str) else "",
-            round(float(amount if amount == amount else 0.0), 2), row.status)
+def _keys(sessions: pd.DataFrame) -> list[tuple]:
+    """What makes two sessions the same, for each row: day, client (case ignored), package
+    (case and outer spaces ignored), amount in cents, status."""
+    days = pd.to_datetime(sessions["date"]).dt.strftime("%Y-%m-%d")
+    clients = sessions["client_id"].astype(str).str.casefold()
+    packages = sessions["package"].map(lambda v: v.strip().casefold() if isinstance(v, str)
+                                       else "")
+    amounts = pd.to_numeric(sessions["amount"], errors="coerce").fillna(0.0).round(2)
+    return list(zip(days, clients, packages, amounts, sessions["status"]))

@@ -266,9 +266,10 @@ def _sessions(frame: pd.DataFrame, export: Export, dayfirst: bool | None) -> pd.
         net = (both - less.abs()).where(both.notna())
         out["amount"] = out["amount"].where(net.isna(), net.astype(object))
     if "status" in found:
-        words = out["status"].map(lambda v: None if v is None else
-                                  _STATUS.get(fold(v), v) if isinstance(v, str) else v)
-        out["status"] = words
+        statuses = {v: _STATUS.get(fold(v), v) for v in pd.unique(out["status"].dropna())
+                    if isinstance(v, str)}
+        out["status"] = out["status"].map(lambda v: statuses.get(v, v) if isinstance(v, str)
+                                          else v) if statuses else out["status"]
     else:
         out["status"] = "Completed"
         export.notes.append("no status column: every row counted as a Completed session")
@@ -305,8 +306,9 @@ def _without_item_lines(frame: pd.DataFrame, export: Export) -> pd.DataFrame:
         count = int(lines.sum())
         export.notes.append(f"{count} further line{'s' * (count > 1)} of multi-line orders "
                             "(no date, client or amount) skipped")
-    first = frame.iloc[:, 0].map(lambda v: fold(v) if isinstance(v, str) else "")
-    totals = first.isin(TOTAL_WORDS) & frame[export.found["client_id"]].isna()
+    first = frame.iloc[:, 0]
+    words = {v for v in pd.unique(first.dropna()) if isinstance(v, str) and fold(v) in TOTAL_WORDS}
+    totals = first.isin(words) & frame[export.found["client_id"]].isna()
     if totals.any():
         export.notes.append("a totals row skipped")
     return frame[~lines & ~totals]
