@@ -57,6 +57,9 @@ NOTES = (
      "=CLV_SUMMARY(...)): pip install clv-xl, then xlwings addin install; in the xlwings "
      "ribbon tab click Import Functions. This book already tells xlwings where they are "
      "(hidden sheet xlwings.conf: UDF Modules = clv_xl.excel.udfs)."),
+    ("Mac or Excel on the web", "The same functions and Recompute run in the free xlwings Lite "
+     "add-in (Home > Add-ins > xlwings): clv-xl lite writes the code to paste into it; "
+     "docs/lite.md in the clv-xl project has the three steps."),
     ("Recompute button", "In the macro-enabled copy of this book (clv_template.xlsm), the "
      "Recompute button here and on the Dashboard reads Clients, Sessions and Contacts and fills "
      "Forecast and Issues; progress shows in the status bar. It needs Python once per computer: "
