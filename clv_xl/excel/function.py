@@ -15,9 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
-from dataclasses import dataclass
-
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
