@@ -24,7 +24,7 @@ from clv_xl.batch.excel_book import ExcelBook
 from clv_xl.demo import demo_data
 from clv_xl.excel import udfs
 from clv_xl.excel.args import DateArg
-from clv_xl.excel.function import REGISTRY
+from clv_xl.excel import function as excel_function
 from clv_xl.template import build_template
 from tests import lite_calls
 from tests.helpers import lite_xlwings
@@ -60,7 +60,7 @@ def lite():
 def classic_answer(name, matrices):
     """The classic formula on the same cells as classic xlwings passes them (a 1x1 range as
     the value, a left-out argument as the Python default), shaped as Excel shows it."""
-    function = REGISTRY[name].function
+    function = excel_function.REGISTRY[name].function
     parameters = list(inspect.signature(function).parameters.values())
     args = []
     for parameter, matrix in zip(parameters, matrices + [None] * len(parameters)):
@@ -96,8 +96,9 @@ def _same_cell(a, b):
 # --- every formula is there, registered as Lite expects -------------------------------------
 
 def test_every_formula_is_a_lite_function_with_the_same_arguments_and_help(lite):
-    assert set(lite.functions.__all__) == set(REGISTRY) and len(REGISTRY) >= 21
-    for name, entry in REGISTRY.items():
+    registry = excel_function.REGISTRY
+    assert set(lite.functions.__all__) == set(registry) and len(registry) >= 21
+    for name, entry in registry.items():
         function = getattr(lite.functions, name)
         info = function.__xlfunc__
         assert info["name"] == name and info["ret"]["doc"] == entry.help
@@ -124,7 +125,7 @@ def test_a_formula_added_to_the_registry_appears_in_lite(lite):
         (functions,) = import_under_lite("clv_xl.lite.functions")
         assert call(functions.TWICE_FOR_TEST, cell(21)) == [[42.0]]
     finally:
-        REGISTRY.pop("TWICE_FOR_TEST")
+        excel_function.REGISTRY.pop("TWICE_FOR_TEST")
         import_under_lite("clv_xl.lite.functions")
 
 
@@ -275,7 +276,7 @@ def test_cli_writes_main_py_and_requirements_that_register_everything(tmp_path, 
     finally:
         sys.modules["xlwings"] = saved
     registered = {k for k, v in namespace.items() if hasattr(v, "__xlfunc__")}
-    assert registered == set(REGISTRY)
+    assert registered == set(excel_function.REGISTRY)
     assert hasattr(namespace["recompute"], "__xlscript__")
     assert main(["lite", "--out", str(tmp_path), "--requirement", "https://x/clv_xl.whl"]) == 0
     assert "https://x/clv_xl.whl" in (tmp_path / "requirements.txt").read_text()

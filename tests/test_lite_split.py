@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from clv_xl.batch.excel_book import ExcelBook
-from clv_xl.excel.function import REGISTRY
+from clv_xl.excel import function as excel_function
 from clv_xl.template import build_template
 from tests import lite_calls
 from tests.lite_runner import Book
@@ -95,7 +95,7 @@ def run_job(python, job, block, cwd, env=None):
 
 
 def check(out, job):
-    assert out["names"] == sorted(REGISTRY)
+    assert out["names"] == sorted(excel_function.REGISTRY)
     assert not set(out["loaded"]) & {"openpyxl", "python_calamine", "pyopenvba", "defusedxml"}
     assert out["answers"] == job["answers"]
     assert out["forecast"][2:] == job["forecast"][2:]  # row 2: the status line, with the time
