@@ -1,4 +1,4 @@
-"""The ``clv-xl`` command: demo, template, summary, recompute."""
+"""The ``clv-xl`` command: demo, template, summary, recompute, lite."""
 
 from __future__ import annotations
 
@@ -115,7 +115,24 @@ def _parser() -> argparse.ArgumentParser:
     recompute.add_argument("--out", type=Path, help="write the result to this file and leave "
                            "the book untouched (default: replace the book, keeping BOOK.bak)")
     recompute.set_defaults(run=run_recompute)
+
+    lite = commands.add_parser(
+        "lite", help="write main.py and requirements.txt for xlwings Lite (Mac, Excel on the web)")
+    lite.add_argument("--out", type=Path, default=Path("clv-lite"),
+                      help="folder for the two files (default: ./clv-lite)")
+    lite.add_argument("--requirement", help="the clv-xl line of requirements.txt, e.g. a wheel's "
+                      "URL (default: clv-xl==this version)")
+    lite.set_defaults(run=run_lite)
     return parser
+
+
+def run_lite(args) -> int:
+    from .lite.files import write_lite_files
+
+    for path in write_lite_files(args.out, args.requirement):
+        print(f"wrote {path}")
+    print("Paste them into the xlwings Lite editor: docs/lite.md has the three steps.")
+    return 0
 
 
 def run_demo(args) -> int:
