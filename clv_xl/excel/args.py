@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,10 @@ class ArgumentError(ValueError):
 def grid(value) -> np.ndarray:
     """A cell or a range as a 2-D object array."""
     if isinstance(value, (list, tuple)):
+        if value and isinstance(value[0], (list, tuple)):
+            cells = np.array(value, dtype=object)  # one C pass when the rows are of one width
+            if cells.ndim == 2 and cells.shape[1] > 0:
+                return cells
         rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in value]
         if not rows or not rows[0]:
             return np.empty((0, 0), dtype=object)
@@ -42,6 +47,41 @@ def grid(value) -> np.ndarray:
 
 def is_blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+class Converted(NamedTuple):
+    """A per-cell argument made into numbers: ``values`` (NaN where unusable), ``reasons``
+    ("" where usable), and the masks ``bad`` (reasons != "") and ``blank`` (empty cells)."""
+
+    values: np.ndarray
+    reasons: np.ndarray
+    bad: np.ndarray
+    blank: np.ndarray
+
+
+type_of = np.frompyfunc(type, 1, 1)
+"""The Python type of each cell of an object array (one C loop)."""
+_NONE = type(None)
+
+
+def _sorted_cells(cells: np.ndarray):
+    """``cells`` sorted by Python type, as masks: plain numbers, blanks (None) and the rest.
+
+    xlwings gives numbers as float, blanks as None; the rest (text, TRUE/FALSE, dates,
+    numpy scalars) are looked at one by one by the caller, usually a few cells.
+    """
+    kinds = type_of(cells)
+    number = (kinds == float) | (kinds == int)
+    blank = kinds == _NONE
+    return number, blank, ~(number | blank)
+
+
+def _set(reasons, bad, where, reason) -> None:
+    """Give the cells in ``where`` that have no reason yet the text ``reason``."""
+    where = where & ~bad
+    if where.any():
+        reasons[where] = reason
+        bad |= where
 
 
 @dataclass(frozen=True)
@@ -60,13 +100,21 @@ class Number:
 
     def reason(self, value) -> str:
         """Why ``value`` is not a usable number ("" when it is)."""
+        return self._kind_reason(value) or self._range_reason(value)
+
+    def _kind_reason(self, value) -> str:
         if isinstance(value, bool):
             return f"{self.label} must be a number, not {'TRUE' if value else 'FALSE'}"
         if isinstance(value, (dt.date, dt.datetime)):
             return f"{self.label} must be a number, not a date"
         if isinstance(value, str):
             return f"{self.label} must be a number, not text ({value.strip()[:20]!r})"
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not isinstance(value, (int, float)):
+            return f"{self.label} must be a number"
+        return ""
+
+    def _range_reason(self, value) -> str:
+        if not math.isfinite(value):
             return f"{self.label} must be a number"
         if self.fraction and value > 1:
             return f"{self.label} must be between 0 and 1 (type {value:g}%, not {value:g})"
@@ -74,20 +122,37 @@ class Number:
             return f"{self.label} must be {self.minimum:g} or more"
         return ""
 
-    def convert(self, cells: np.ndarray):
+    def convert(self, cells: np.ndarray) -> Converted:
+        """The cells as numbers, checked column-wide; the same reasons as :meth:`reason`."""
+        number, blank, other = _sorted_cells(cells)
         values = np.full(cells.shape, np.nan)
         reasons = np.full(cells.shape, "", dtype=object)
-        for index, value in np.ndenumerate(cells):
+        bad = np.zeros(cells.shape, dtype=bool)
+        if number.any():
+            values[number] = cells[number].astype(float)
+        for index in zip(*np.nonzero(other)):
+            value = cells[index]
             if is_blank(value):
-                if self.required:
-                    reasons[index] = f"{self.label} is blank"
-                else:
-                    values[index] = self.default
-                continue
-            reasons[index] = self.reason(value)
-            if not reasons[index]:
-                values[index] = float(value)
-        return values, reasons
+                blank[index] = True
+            elif reason := self._kind_reason(value):
+                reasons[index], bad[index] = reason, True
+            else:  # a number of another type (numpy's): checked with the others below
+                values[index], number[index] = float(value), True
+        if blank.any():
+            if self.required:
+                _set(reasons, bad, blank, f"{self.label} is blank")
+            else:
+                values[blank] = self.default
+        with np.errstate(invalid="ignore"):
+            _set(reasons, bad, number & ~np.isfinite(values), f"{self.label} must be a number")
+            if self.fraction:
+                for index in zip(*np.nonzero(number & (values > 1) & ~bad)):
+                    reasons[index], bad[index] = self._range_reason(values[index]), True
+            if self.minimum is not None:
+                _set(reasons, bad, number & (values < self.minimum),
+                     f"{self.label} must be {self.minimum:g} or more")
+        values[bad] = np.nan
+        return Converted(values, reasons, bad, blank)
 
 
 @dataclass(frozen=True)
@@ -99,17 +164,25 @@ class Flag:
     default: bool = False
     required = False
 
-    def convert(self, cells: np.ndarray):
+    def convert(self, cells: np.ndarray) -> Converted:
+        number, blank, other = _sorted_cells(cells)
         values = np.zeros(cells.shape)
-        reasons = np.full(cells.shape, "", dtype=object)
-        for index, value in np.ndenumerate(cells):
+        if number.any():
+            values[number] = cells[number].astype(float)
+        for index in zip(*np.nonzero(other)):
+            value = cells[index]
             if is_blank(value):
-                values[index] = float(self.default)
+                blank[index] = True
             elif isinstance(value, bool) or value in (0, 1):
-                values[index] = float(value)
+                values[index], number[index] = float(value), True
             else:
-                reasons[index] = f"{self.label} must be TRUE or FALSE"
-        return values, reasons
+                values[index] = np.nan
+        values[blank] = float(self.default)
+        bad = ~blank & ~((values == 0) | (values == 1))
+        reasons = np.full(cells.shape, "", dtype=object)
+        _set(reasons, np.zeros(cells.shape, dtype=bool), bad, f"{self.label} must be TRUE or FALSE")
+        values[bad] = 0.0
+        return Converted(values, reasons, bad, blank)
 
 
 @dataclass(frozen=True)
