@@ -1,13 +1,15 @@
 """Benchmark the Excel formulas: one call over a column against single-cell calls.
 
-    python bench/formulas.py [--rows 100000] [--repeats 3] [--only CLV,P_ALIVE]
+    python bench/formulas.py [--rows 100000] [--single-calls 100000] [--repeats 3]
+                             [--only CLV,P_ALIVE]
 
 For each cell formula of clv_xl.excel.udfs, with ``rows`` rows of realistic inputs (a few
 blanks and bad cells among them, as a real sheet has), times in one interleaved loop:
 
 - maths: the engine call alone on float arrays (what the formula computes);
 - column: the formula over one-column ranges, as xlwings hands them (lists of rows);
-- single: the formula called once per row with single cells, ``rows`` calls.
+- single: the formula called once per row with single cells, ``rows`` calls (or
+  ``--single-calls`` of them, the time scaled to ``rows``: the full run takes ~15 minutes).
 
 Prints, as median (min-max) over the repeats: the column call, its maths, the cost per row
 beyond the maths (column - maths, per row), and single / column. The goals of issue 16: at
@@ -103,41 +105,53 @@ def spread(values, scale=1.0, digits=1) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--single-calls", type=int, default=0,
+                        help="time this many single-cell calls and scale to --rows "
+                             "(default: all --rows of them)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", default="", help="comma-separated formula names")
     options = parser.parse_args()
     rows = options.rows
+    calls = options.single_calls or rows
     data = inputs(rows)
     chosen = cases(data)
     if options.only:
         chosen = {k: v for k, v in chosen.items() if k in options.only.split(",")}
-    prepared = {}
-    for name, (args, maths) in chosen.items():
-        function = getattr(udfs, name.split()[0])
-        columns = [column(a) if isinstance(a, np.ndarray) else a for a in args]
-        singles = list(zip(*[a.tolist() if isinstance(a, np.ndarray) else [a] * rows
-                             for a in args]))
-        answer = function(*columns)
-        assert isinstance(answer, list) and len(answer) == rows, (name, str(answer)[:200])
-        wrong = [r[0] for r in answer if isinstance(r[0], str) and ": " in r[0]
-                 and not r[0].endswith(" is blank")]
-        assert not wrong, (name, wrong[:3])
-        prepared[name] = (function, columns, singles, maths)
-    times = {name: {"maths": [], "column": [], "single": []} for name in prepared}
-    for _ in range(options.repeats):
-        for name, (function, columns, singles, maths) in prepared.items():
+    times = {name: {"maths": [], "column": [], "single": []} for name in chosen}
+    for repeat in range(options.repeats):
+        for name, (args, maths) in chosen.items():
+            # Each formula's ranges are made afresh, so the process holds one formula's
+            # inputs at a time, as Excel's Python does.
+            function = getattr(udfs, name.split()[0])
+            columns = [column(a) if isinstance(a, np.ndarray) else a for a in args]
+            singles = [a[:calls].tolist() if isinstance(a, np.ndarray) else [a] * calls
+                       for a in args]
+            if repeat == 0:
+                check(name, function(*columns), rows)
             times[name]["maths"].append(timed(maths))
             times[name]["column"].append(timed(lambda: function(*columns)))
-            times[name]["single"].append(timed(lambda: [function(*a) for a in singles]))
-    print(f"{rows:,} rows, {options.repeats} interleaved repeats; median (min-max)")
+            times[name]["single"].append(
+                timed(lambda: [function(*a) for a in zip(*singles)]) * rows / calls)
+            del columns, singles
+    print(f"{rows:,} rows, {options.repeats} interleaved repeats; median (min-max)"
+          + (f"; single-cell calls: {calls:,} timed, scaled to {rows:,}" if calls != rows
+             else ""))
     print(f"{'formula':20} {'column ms':>20} {'maths ms':>20} {'us/row beyond maths':>22} "
-          f"{'single s':>18} {'single/column':>22}")
+          f"{'single s':>18} {'single/column':>16}")
     for name, t in times.items():
         beyond = [c - m for c, m in zip(t["column"], t["maths"])]
         ratio = [s / c for s, c in zip(t["single"], t["column"])]
         print(f"{name:20} {spread(t['column'], 1e3):>20} {spread(t['maths'], 1e3):>20} "
               f"{spread(beyond, 1e6 / rows, 2):>22} {spread(t['single'], 1, 2):>18} "
-              f"{spread(ratio, 1, 0):>22}")
+              f"{spread(ratio, 1, 0):>16}")
+
+
+def check(name, answer, rows) -> None:
+    """The column call answers every row, with no message but the blank rows'."""
+    assert isinstance(answer, list) and len(answer) == rows, (name, str(answer)[:200])
+    wrong = [r[0] for r in answer if isinstance(r[0], str) and ": " in r[0]
+             and not r[0].endswith(" is blank")]
+    assert not wrong, (name, wrong[:3])
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -28,10 +29,14 @@ class ArgumentError(ValueError):
 def grid(value) -> np.ndarray:
     """A cell or a range as a 2-D object array."""
     if isinstance(value, (list, tuple)):
-        if value and isinstance(value[0], (list, tuple)):
-            cells = np.array(value, dtype=object)  # one C pass when the rows are of one width
-            if cells.ndim == 2 and cells.shape[1] > 0:
-                return cells
+        if set(map(type, value)) <= {list, tuple}:  # rows: one C pass per column
+            widths = set(map(len, value))
+            if len(widths) == 1 and 0 not in widths:
+                out = np.empty((len(value), widths.pop()), dtype=object)
+                for j in range(out.shape[1]):
+                    out[:, j] = np.fromiter(map(itemgetter(j), value), dtype=object,
+                                            count=len(value))
+                return out
         rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in value]
         if not rows or not rows[0]:
             return np.empty((0, 0), dtype=object)
@@ -128,7 +133,9 @@ class Number:
         values = np.full(cells.shape, np.nan)
         reasons = np.full(cells.shape, "", dtype=object)
         bad = np.zeros(cells.shape, dtype=bool)
-        if number.any():
+        if number.all():
+            values = cells.astype(float)
+        elif number.any():
             values[number] = cells[number].astype(float)
         for index in zip(*np.nonzero(other)):
             value = cells[index]

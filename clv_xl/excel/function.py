@@ -12,7 +12,9 @@ tests read (xlwings' decorators attach nothing outside Windows).
 from __future__ import annotations
 
 import datetime as dt
+import contextlib
 import functools
+import gc
 import math
 import inspect
 from dataclasses import dataclass
@@ -60,6 +62,10 @@ def cell_formula(unbounded="the answer is not a finite number for these inputs",
 
         @functools.wraps(compute)
         def formula(*args):
+            with _collector_paused():
+                return answer(*args)
+
+        def answer(*args):
             try:
                 values = _bind(compute, args)
                 cells = {k: grid(v) for k, v in values.items() if k in per_cell}
@@ -105,6 +111,23 @@ def table_formula(**specs):
         return _register(formula, compute, specs)
 
     return decorate
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cycle collector off while a formula runs.
+
+    A column's answer is one new list per row; while they are made the collector would scan
+    every live object (Excel's ranges among them) again and again, for cycles that a
+    formula's lists of numbers and text cannot form. Anything else is collected afterwards.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _bind(compute, args) -> dict:

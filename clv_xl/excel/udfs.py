@@ -294,6 +294,9 @@ def MODEL_CLV(frequency, recency, age, monetary_value, parameters, months=12.0,
            (months > 1200, "months must be 1200 or less")]
 
     def compute(x, t_x, T_, m, n_months, rate, share):
+        if (n_months == n_months[0]).all() and (rate == rate[0]).all():  # one horizon, one rate
+            return model_clv(bg, gg, x, t_x, T_, m, int(n_months[0]),
+                             (1.0 + rate[0]) ** (1.0 / 12.0) - 1.0, 1.0, unit) * share
         out = np.empty(x.shape)
         for n, d in np.unique(np.stack([n_months, rate], axis=1), axis=0):
             rows = (n_months == n) & (rate == d)
