@@ -20,6 +20,7 @@ from scipy import special
 
 from ..units import UNIT_DAYS
 from ._data import compress, distinct_with_weights
+from ._threads import one_blas_thread
 from ._fit import ModelFitError, as_float_array, fit_log_params, scalar_or_array
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
@@ -114,6 +115,7 @@ class BetaGeo:
         return scalar_or_array(ll.reshape(shape))
 
     # --------------------------------------------------------- predictions
+    @one_blas_thread
     def p_alive(self, frequency, recency, T):
         """Probability the client is still active at T.
 
@@ -125,6 +127,7 @@ class BetaGeo:
         k = x + self.DROPOUT_SHIFT
         return scalar_or_array(np.exp(_log_p_alive(r, alpha, a, b, x, t_x, T, k)))
 
+    @one_blas_thread
     def conditional_expected_purchases(self, t, frequency, recency, T):
         """Expected purchases in (T, T+t] given the history (x, t_x, T).
 
@@ -148,6 +151,7 @@ class BetaGeo:
         zero = np.zeros_like(t)
         return self.conditional_expected_purchases(t, zero, zero, zero)
 
+    @one_blas_thread
     def prob_no_purchase(self, t, frequency, recency, T):
         """Probability of no purchase in (T, T+t] given the history: a churn measure.
 
