@@ -125,7 +125,7 @@ class BetaGeo:
         r, alpha, a, b = self._theta()
         x, t_x, T = _checked_data(frequency, recency, T)
         k = x + self.DROPOUT_SHIFT
-        return scalar_or_array(np.exp(_log_p_alive(r, alpha, a, b, x, t_x, T, k)))
+        return scalar_or_array(_p_alive(r, alpha, a, b, x, t_x, T, k))
 
     @one_blas_thread
     def conditional_expected_purchases(self, t, frequency, recency, T):
@@ -139,8 +139,7 @@ class BetaGeo:
         t, x, t_x, T = np.broadcast_arrays(t, x, t_x, T)
         k = x + self.DROPOUT_SHIFT
         if_alive = _expected_if_alive(r, alpha, a, b, x, T, t, k)
-        log_alive = _log_p_alive(r, alpha, a, b, x, t_x, T, k)
-        return scalar_or_array(if_alive * np.exp(log_alive))
+        return scalar_or_array(if_alive * _p_alive(r, alpha, a, b, x, t_x, T, k))
 
     def expected_purchases_new(self, t):
         """Expected purchases in (0, t] by a newly acquired client.
@@ -165,7 +164,7 @@ class BetaGeo:
         t = _checked_horizon(t)
         x, t_x, T = _checked_data(frequency, recency, T)
         t, x, t_x, T = np.broadcast_arrays(t, x, t_x, T)
-        alive = np.exp(_log_p_alive(r, alpha, a, b, x, t_x, T, x + self.DROPOUT_SHIFT))
+        alive = _p_alive(r, alpha, a, b, x, t_x, T, x + self.DROPOUT_SHIFT)
         buys_if_alive = -np.expm1(-(r + x) * np.log1p(t / (alpha + T)))
         return scalar_or_array(np.clip(1.0 - alive * buys_if_alive, 0.0, 1.0))
 
@@ -368,13 +367,16 @@ def _loglik_derivatives(theta, h: _Histories, order: int = 2):
     return ll, grad, hess
 
 
-def _log_p_alive(r, alpha, a, b, x, t_x, T, k=None):
-    """log P(alive) = -log(1 + [k>0] a/(b+k-1) ((alpha+T)/(alpha+t_x))^(r+x)); k as in _loglik_derivatives."""
-    k = x if k is None else k
+def _p_alive(r, alpha, a, b, x, t_x, T, k):
+    """P(alive) = 1 / (1 + [k>0] a/(b+k-1) ((alpha+T)/(alpha+t_x))^(r+x)); k as in
+    _loglik_derivatives. Computed as expit(-log odds): no overflow for heavy buyers (a
+    huge odds gives 0), and one log of the ratio instead of a difference of two logs."""
     repeat = k > 0
     kb = np.where(repeat, k, 1.0)
-    log_odds_dead = np.log(a) - np.log(b + kb - 1.0) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-    return np.where(repeat, -np.logaddexp(0.0, log_odds_dead), 0.0)
+    with np.errstate(divide="ignore"):
+        log_odds_dead = (np.log(a / (b + kb - 1.0))
+                         + (r + x) * np.log((alpha + T) / (alpha + t_x)))
+    return np.where(repeat, special.expit(-log_odds_dead), 1.0)
 
 
 # The closed form (scipy's 2F1) is used for a <= CLOSED_FORM_MAX_A and b + k <= CLOSED_FORM_MAX_B,
