@@ -239,6 +239,22 @@ def _checked_horizon(t) -> np.ndarray:
 
 
 def _checked_data(frequency, recency, T):
+    """(x, t_x, T) as float arrays of one shape; ValueError naming the first bad input."""
+    x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float)
+                                      for v in (frequency, recency, T)))
+    if x.size and _plainly_valid(x, t_x, T):
+        return x, t_x, T
+    return _checked_data_one_by_one(frequency, recency, T)
+
+
+def _plainly_valid(x, t_x, T) -> bool:
+    """All finite, x whole and >= 0, 0 <= t_x <= T: by reductions (NaN fails every
+    comparison), without an array of flags per check."""
+    return bool(x.min() >= 0 and x.max() < np.inf and t_x.min() >= 0 and T.max() < np.inf
+                and not np.any(t_x > T) and np.array_equal(x, np.round(x)))
+
+
+def _checked_data_one_by_one(frequency, recency, T):
     x = as_float_array(frequency, "frequency")
     t_x = as_float_array(recency, "recency")
     T = as_float_array(T, "T")
@@ -369,14 +385,21 @@ def _loglik_derivatives(theta, h: _Histories, order: int = 2):
 
 def _p_alive(r, alpha, a, b, x, t_x, T, k):
     """P(alive) = 1 / (1 + [k>0] a/(b+k-1) ((alpha+T)/(alpha+t_x))^(r+x)); k as in
-    _loglik_derivatives. Computed as expit(-log odds): no overflow for heavy buyers (a
-    huge odds gives 0), and one log of the ratio instead of a difference of two logs."""
-    repeat = k > 0
-    kb = np.where(repeat, k, 1.0)
-    with np.errstate(divide="ignore"):
-        log_odds_dead = (np.log(a / (b + kb - 1.0))
-                         + (r + x) * np.log((alpha + T) / (alpha + t_x)))
-    return np.where(repeat, special.expit(-log_odds_dead), 1.0)
+    _loglik_derivatives. For heavy buyers the power overflows to infinity and P(alive) is 0,
+    as it is to double precision; computed in place, one array at a time."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        odds = np.asarray(np.add(alpha, T))  # an array even for one client
+        odds /= np.add(alpha, t_x)
+        np.power(odds, np.add(r, x), out=odds)
+        factor = np.asarray(np.add(k, b - 1.0))
+        np.divide(a, factor, out=factor)
+        odds *= factor
+        odds += 1.0
+        alive = np.reciprocal(odds, out=odds)
+    never = k <= 0  # no dropout chance yet (BG/NBD, no repeat purchase)
+    if never.any():
+        alive[never] = 1.0
+    return alive
 
 
 # The closed form (scipy's 2F1) is used for a <= CLOSED_FORM_MAX_A and b + k <= CLOSED_FORM_MAX_B,
