@@ -90,10 +90,11 @@ def cases(data: dict) -> dict:
     }
 
 
-def timed(call) -> float:
-    start = time.perf_counter()
+def timed(call) -> tuple[float, float]:
+    """(wall, CPU) seconds of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
     call()
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def spread(values, scale=1.0, digits=1) -> str:
@@ -117,7 +118,8 @@ def main() -> None:
     chosen = cases(data)
     if options.only:
         chosen = {k: v for k, v in chosen.items() if k in options.only.split(",")}
-    times = {name: {"maths": [], "column": [], "single": []} for name in chosen}
+    times = {name: {k: [] for k in ("maths", "column", "single", "maths cpu", "column cpu")}
+             for name in chosen}
     for repeat in range(options.repeats):
         for name, (args, maths) in chosen.items():
             # Each formula's ranges are made afresh, so the process holds one formula's
@@ -128,22 +130,27 @@ def main() -> None:
                        for a in args]
             if repeat == 0:
                 check(name, function(*columns), rows)
-            times[name]["maths"].append(timed(maths))
-            times[name]["column"].append(timed(lambda: function(*columns)))
+            for kind, call in (("maths", maths), ("column", lambda: function(*columns))):
+                wall, cpu = timed(call)
+                times[name][kind].append(wall)
+                times[name][kind + " cpu"].append(cpu)
             times[name]["single"].append(
-                timed(lambda: [function(*a) for a in zip(*singles)]) * rows / calls)
+                timed(lambda: [function(*a) for a in zip(*singles)])[0] * rows / calls)
             del columns, singles
     print(f"{rows:,} rows, {options.repeats} interleaved repeats; median (min-max)"
           + (f"; single-cell calls: {calls:,} timed, scaled to {rows:,}" if calls != rows
              else ""))
-    print(f"{'formula':20} {'column ms':>20} {'maths ms':>20} {'us/row beyond maths':>22} "
-          f"{'single s':>18} {'single/column':>16}")
+    print("beyond maths: (column - maths) per row, wall clock and CPU time of this process; "
+          "single / column: wall clock")
+    print(f"{'formula':19} {'column ms':>19} {'maths ms':>17} {'us/row beyond':>18} "
+          f"{'us/row beyond, CPU':>19} {'single s':>19} {'single / column':>15}")
     for name, t in times.items():
         beyond = [c - m for c, m in zip(t["column"], t["maths"])]
+        beyond_cpu = [c - m for c, m in zip(t["column cpu"], t["maths cpu"])]
         ratio = [s / c for s, c in zip(t["single"], t["column"])]
-        print(f"{name:20} {spread(t['column'], 1e3):>20} {spread(t['maths'], 1e3):>20} "
-              f"{spread(beyond, 1e6 / rows, 2):>22} {spread(t['single'], 1, 2):>18} "
-              f"{spread(ratio, 1, 0):>16}")
+        print(f"{name:19} {spread(t['column'], 1e3):>19} {spread(t['maths'], 1e3):>17} "
+              f"{spread(beyond, 1e6 / rows, 2):>18} {spread(beyond_cpu, 1e6 / rows, 2):>19} "
+              f"{spread(t['single'], 1, 1):>19} {spread(ratio, 1, 0):>15}")
 
 
 def check(name, answer, rows) -> None:

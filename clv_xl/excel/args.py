@@ -81,6 +81,50 @@ def _sorted_cells(cells: np.ndarray):
     return number, blank, ~(number | blank)
 
 
+class PlainNumbers(NamedTuple):
+    """A one-column range of only numbers and blanks, read straight into floats."""
+
+    values: np.ndarray  # (rows, 1), NaN where blank
+    blank: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.values.shape
+
+
+def cells_of(value):
+    """A per-cell argument's cells: :class:`PlainNumbers` when the range is one column of
+    numbers and blanks (most ranges), else :func:`grid`'s object array."""
+    if isinstance(value, list) and value and set(map(type, value)) == {list} \
+            and set(map(len, value)) == {1}:
+        flat = list(map(itemgetter(0), value))
+        if set(map(type, flat)) <= {float, int, _NONE}:
+            try:
+                values = np.array(flat, dtype=float).reshape(-1, 1)  # None as NaN
+            except (OverflowError, ValueError):
+                return grid(value)
+            blank = np.isnan(values)
+            for i in np.flatnonzero(blank):  # a NaN typed as a number is not a blank
+                if flat[i] is not None:
+                    blank[i, 0] = False
+            return PlainNumbers(values, blank)
+    return grid(value)
+
+
+def _read(cells):
+    """(values, number, blank, other cells' indices) of a per-cell argument's cells."""
+    if isinstance(cells, PlainNumbers):
+        return cells.values, ~cells.blank, cells.blank, ()
+    number, blank, other = _sorted_cells(cells)
+    if number.all():
+        values = cells.astype(float)
+    else:
+        values = np.full(cells.shape, np.nan)
+        if number.any():
+            values[number] = cells[number].astype(float)
+    return values, number, blank, list(zip(*np.nonzero(other)))
+
+
 def _set(reasons, bad, where, reason) -> None:
     """Give the cells in ``where`` that have no reason yet the text ``reason``."""
     where = where & ~bad
@@ -129,15 +173,10 @@ class Number:
 
     def convert(self, cells: np.ndarray) -> Converted:
         """The cells as numbers, checked column-wide; the same reasons as :meth:`reason`."""
-        number, blank, other = _sorted_cells(cells)
-        values = np.full(cells.shape, np.nan)
+        values, number, blank, other = _read(cells)
         reasons = np.full(cells.shape, "", dtype=object)
         bad = np.zeros(cells.shape, dtype=bool)
-        if number.all():
-            values = cells.astype(float)
-        elif number.any():
-            values[number] = cells[number].astype(float)
-        for index in zip(*np.nonzero(other)):
+        for index in other:
             value = cells[index]
             if is_blank(value):
                 blank[index] = True
@@ -172,18 +211,13 @@ class Flag:
     required = False
 
     def convert(self, cells: np.ndarray) -> Converted:
-        number, blank, other = _sorted_cells(cells)
-        values = np.zeros(cells.shape)
-        if number.any():
-            values[number] = cells[number].astype(float)
-        for index in zip(*np.nonzero(other)):
+        values, number, blank, other = _read(cells)
+        for index in other:
             value = cells[index]
             if is_blank(value):
                 blank[index] = True
             elif isinstance(value, bool) or value in (0, 1):
                 values[index], number[index] = float(value), True
-            else:
-                values[index] = np.nan
         values[blank] = float(self.default)
         bad = ~blank & ~((values == 0) | (values == 1))
         reasons = np.full(cells.shape, "", dtype=object)

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import xlwings as xw
 
-from .args import ArgumentError, DateArg, grid, single_cell, type_of as _type_of
+from .args import (ArgumentError, DateArg, cells_of, grid, single_cell,
+                   type_of as _type_of)
 
 CATEGORY = "CLV"
 
@@ -68,7 +69,7 @@ def cell_formula(unbounded="the answer is not a finite number for these inputs",
         def answer(*args):
             try:
                 values = _bind(compute, args)
-                cells = {k: grid(v) for k, v in values.items() if k in per_cell}
+                cells = {k: cells_of(v) for k, v in values.items() if k in per_cell}
                 shape = _common_shape(cells, per_cell)
                 whole = {k: specs[k].convert(v) for k, v in values.items() if k not in per_cell}
                 converted = {k: per_cell[k].convert(c) for k, c in cells.items()}
