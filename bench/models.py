@@ -255,7 +255,7 @@ MBG_TRUTH = {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
 HEAVY = {"r": 2.0, "alpha": 0.5, "a": 0.5, "b": 10.0}  # about 4 purchases a week, rare dropout
 
 
-def heavy_buyers_bench(clients: int, skip_lifetimes: bool, rounds: int = 3) -> None:
+def heavy_buyers_bench(clients: int, skip_lifetimes: bool, rounds: int = 5) -> None:
     """MBG/NBD P(alive) and E[Y(39 weeks)] for many heavy buyers: ours and lifetimes', timed
     in alternating rounds, each checked against 40-digit mpmath on a sample of clients."""
     rng = np.random.default_rng(2027)

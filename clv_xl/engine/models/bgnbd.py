@@ -115,7 +115,6 @@ class BetaGeo:
         return scalar_or_array(ll.reshape(shape))
 
     # --------------------------------------------------------- predictions
-    @one_blas_thread
     def p_alive(self, frequency, recency, T):
         """Probability the client is still active at T.
 
@@ -124,8 +123,7 @@ class BetaGeo:
         """
         r, alpha, a, b = self._theta()
         x, t_x, T = _checked_data(frequency, recency, T)
-        k = x + self.DROPOUT_SHIFT
-        return scalar_or_array(_p_alive(r, alpha, a, b, x, t_x, T, k))
+        return scalar_or_array(_p_alive(r, alpha, a, b, x, t_x, T, self.DROPOUT_SHIFT))
 
     @one_blas_thread
     def conditional_expected_purchases(self, t, frequency, recency, T):
@@ -139,7 +137,7 @@ class BetaGeo:
         t, x, t_x, T = np.broadcast_arrays(t, x, t_x, T)
         k = x + self.DROPOUT_SHIFT
         if_alive = _expected_if_alive(r, alpha, a, b, x, T, t, k)
-        return scalar_or_array(if_alive * _p_alive(r, alpha, a, b, x, t_x, T, k))
+        return scalar_or_array(if_alive * _p_alive(r, alpha, a, b, x, t_x, T, self.DROPOUT_SHIFT))
 
     def expected_purchases_new(self, t):
         """Expected purchases in (0, t] by a newly acquired client.
@@ -150,7 +148,6 @@ class BetaGeo:
         zero = np.zeros_like(t)
         return self.conditional_expected_purchases(t, zero, zero, zero)
 
-    @one_blas_thread
     def prob_no_purchase(self, t, frequency, recency, T):
         """Probability of no purchase in (T, T+t] given the history: a churn measure.
 
@@ -164,7 +161,7 @@ class BetaGeo:
         t = _checked_horizon(t)
         x, t_x, T = _checked_data(frequency, recency, T)
         t, x, t_x, T = np.broadcast_arrays(t, x, t_x, T)
-        alive = _p_alive(r, alpha, a, b, x, t_x, T, x + self.DROPOUT_SHIFT)
+        alive = _p_alive(r, alpha, a, b, x, t_x, T, self.DROPOUT_SHIFT)
         buys_if_alive = -np.expm1(-(r + x) * np.log1p(t / (alpha + T)))
         return scalar_or_array(np.clip(1.0 - alive * buys_if_alive, 0.0, 1.0))
 
@@ -383,22 +380,22 @@ def _loglik_derivatives(theta, h: _Histories, order: int = 2):
     return ll, grad, hess
 
 
-def _p_alive(r, alpha, a, b, x, t_x, T, k):
-    """P(alive) = 1 / (1 + [k>0] a/(b+k-1) ((alpha+T)/(alpha+t_x))^(r+x)); k as in
-    _loglik_derivatives. For heavy buyers the power overflows to infinity and P(alive) is 0,
-    as it is to double precision; computed in place, one array at a time."""
+def _p_alive(r, alpha, a, b, x, t_x, T, shift):
+    """P(alive) = 1 / (1 + [k>0] a/(b+k-1) ((alpha+T)/(alpha+t_x))^(r+x)), k = x + shift
+    dropout chances (as in _loglik_derivatives). For heavy buyers the power overflows to
+    infinity and P(alive) is 0, as it is to double precision; computed in place, one array
+    at a time (elementwise only: no BLAS, so no thread limit)."""
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         odds = np.asarray(np.add(alpha, T))  # an array even for one client
         odds /= np.add(alpha, t_x)
         np.power(odds, np.add(r, x), out=odds)
-        factor = np.asarray(np.add(k, b - 1.0))
+        factor = np.asarray(np.add(x, b - 1.0 + shift))
         np.divide(a, factor, out=factor)
         odds *= factor
         odds += 1.0
         alive = np.reciprocal(odds, out=odds)
-    never = k <= 0  # no dropout chance yet (BG/NBD, no repeat purchase)
-    if never.any():
-        alive[never] = 1.0
+    if shift == 0:  # BG/NBD: no dropout chance before the first repeat purchase
+        alive[x == 0] = 1.0
     return alive
 
 

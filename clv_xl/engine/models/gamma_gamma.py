@@ -16,7 +16,6 @@ import numpy as np
 from scipy import special
 
 from ._data import distinct_with_weights
-from ._threads import one_blas_thread
 from ._fit import ModelFitError, as_float_array, fit_log_params, scalar_or_array
 
 PARAM_NAMES = ("p", "q", "gamma")
@@ -104,7 +103,6 @@ class GammaGamma:
         ll, _, _ = _loglik_derivatives(self._theta(), _spends(x, m), order=0)
         return scalar_or_array(ll.reshape(x.shape))
 
-    @one_blas_thread
     def conditional_expected_average_profit(self, frequency, monetary_value):
         """Expected spend per transaction given x repeat purchases of mean m.
 
