@@ -55,7 +55,7 @@ def stages(x, t_x, T, spend, data) -> dict:
         "BG/NBD fit": lambda: BetaGeo().fit(data.frequency, data.recency, data.T,
                                             weights=data.weights),
         "Gamma-Gamma fit": lambda: GammaGamma().fit(x[repeat], spend[repeat]),
-        "P(alive)": lambda: bg.p_alive(x, t_x, T),
+        "P(alive), no BLAS": lambda: bg.p_alive(x, t_x, T),  # the same code both ways: noise
         "expected purchases": lambda: bg.conditional_expected_purchases(52.0, x, t_x, T),
         "model CLV 12 months": lambda: model_clv(bg, gg, x, t_x, T, spend, 12, 0.008, 1.0,
                                                  7.0),
