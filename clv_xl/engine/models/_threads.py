@@ -22,26 +22,37 @@ SMALL = 2_000
 """Predictions for fewer rows than this skip the limit: BLAS does not start threads for them."""
 
 _controller = None
-_held = threading.local()  # inside a limited block already (a prediction calling another)
+_lock = threading.Lock()
+_holders = 0  # blocks inside the limit now, in any thread: the first sets it, the last restores
+_limit = None
 
 
 @contextlib.contextmanager
 def blas_threads(rows: int | None = None):
-    """BLAS held at :data:`BLAS_THREADS` inside the block (not for fewer than SMALL rows)."""
-    if (BLAS_THREADS is None or (rows is not None and rows < SMALL)
-            or getattr(_held, "on", False)):
+    """BLAS held at :data:`BLAS_THREADS` inside the block (not for fewer than SMALL rows).
+
+    The limit is process-wide, so blocks running at once (a prediction calling another, or
+    two threads) share one: the first to enter sets it, the last to leave gives the pool back.
+    """
+    if BLAS_THREADS is None or (rows is not None and rows < SMALL):
         yield
         return
-    global _controller
-    if _controller is None:  # found once: which BLAS libraries this process has loaded
-        from threadpoolctl import ThreadpoolController
-        _controller = ThreadpoolController()
-    _held.on = True
+    global _controller, _holders, _limit
+    with _lock:
+        if _holders == 0:
+            if _controller is None:  # found once: the BLAS libraries this process has loaded
+                from threadpoolctl import ThreadpoolController
+                _controller = ThreadpoolController()
+            _limit = _controller.limit(limits=BLAS_THREADS, user_api="blas")
+        _holders += 1
     try:
-        with _controller.limit(limits=BLAS_THREADS, user_api="blas"):
-            yield
+        yield
     finally:
-        _held.on = False
+        with _lock:
+            _holders -= 1
+            if _holders == 0:
+                _limit.restore_original_limits()
+                _limit = None
 
 
 def one_blas_thread(method):
