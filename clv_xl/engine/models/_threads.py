@@ -22,37 +22,31 @@ SMALL = 2_000
 """Predictions for fewer rows than this skip the limit: BLAS does not start threads for them."""
 
 _controller = None
-_lock = threading.Lock()
-_holders = 0  # blocks inside the limit now, in any thread: the first sets it, the last restores
-_limit = None
+_inside = threading.local()  # this thread is inside a limited block (a prediction calling another)
 
 
 @contextlib.contextmanager
 def blas_threads(rows: int | None = None):
     """BLAS held at :data:`BLAS_THREADS` inside the block (not for fewer than SMALL rows).
 
-    The limit is process-wide, so blocks running at once (a prediction calling another, or
-    two threads) share one: the first to enter sets it, the last to leave gives the pool back.
+    OpenBLAS's pthreads pool is process-wide: threadpoolctl lets one thread at a time set it
+    and gives the pool back when that thread's block ends (another thread's block meanwhile
+    runs with the pool as it finds it).
     """
-    if BLAS_THREADS is None or (rows is not None and rows < SMALL):
+    if (BLAS_THREADS is None or (rows is not None and rows < SMALL)
+            or getattr(_inside, "on", False)):
         yield
         return
-    global _controller, _holders, _limit
-    with _lock:
-        if _holders == 0:
-            if _controller is None:  # found once: the BLAS libraries this process has loaded
-                from threadpoolctl import ThreadpoolController
-                _controller = ThreadpoolController()
-            _limit = _controller.limit(limits=BLAS_THREADS, user_api="blas")
-        _holders += 1
+    global _controller
+    if _controller is None:  # found once: the BLAS libraries this process has loaded
+        from threadpoolctl import ThreadpoolController
+        _controller = ThreadpoolController()
+    _inside.on = True
     try:
-        yield
+        with _controller.limit(limits=BLAS_THREADS, user_api="blas"):
+            yield
     finally:
-        with _lock:
-            _holders -= 1
-            if _holders == 0:
-                _limit.restore_original_limits()
-                _limit = None
+        _inside.on = False
 
 
 def one_blas_thread(method):
