@@ -293,6 +293,25 @@ def test_compressed_weighted_fit_equals_full_fit():
     assert weighted.loglik_ == pytest.approx(full.loglik_, rel=1e-10)
 
 
+@pytest.mark.parametrize("distinct_per_column", [3, 40, 2_000])
+def test_compress_groups_rows_as_numpy_unique_does(distinct_per_column, monkeypatch):
+    from clv_xl.engine.models import _data
+    rng = np.random.default_rng(distinct_per_column)
+    table = rng.integers(0, distinct_per_column, (5_000, 3)) / 7.0
+    table[:50, 1] = -0.0  # the same group as 0.0
+    weights = rng.uniform(0.5, 2.0, len(table))
+    expected, inverse = np.unique(table, axis=0, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=weights)
+    for way in ("hash", "sort"):
+        if way == "sort":  # the fallback for keys too large to combine
+            monkeypatch.setattr(_data, "_group_rows", _data._group_rows_by_sorting)
+        rows = compress(table[:, 0], table[:, 1], table[:, 2], weights)
+        found = np.column_stack([rows.frequency, rows.recency, rows.T])
+        np.testing.assert_array_equal(found, expected)
+        np.testing.assert_array_equal(found[rows.inverse], table)
+        np.testing.assert_allclose(rows.weights, counts, rtol=1e-12)
+
+
 def test_all_first_time_clients_raise_model_fit_error():
     with pytest.raises(ModelFitError, match="too few repeat clients to fit BG/NBD: 0 of 100"):
         BetaGeo().fit(np.zeros(100), np.zeros(100), np.full(100, 30.0))

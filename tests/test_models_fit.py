@@ -54,3 +54,39 @@ def test_a_runaway_parameter_is_an_error():
 
     with pytest.raises(ModelFitError, match="parameter q ran off"):
         fit_log_params(derivatives, [1.0, 1.0], NAMES, "test", 1)
+
+
+def test_fits_hold_blas_at_one_thread_and_give_the_pool_back(monkeypatch):
+    """A fit runs its likelihood with BLAS at one thread (seen from inside it), and the pool
+    is as before afterwards, also for fits in other threads one after the other (OpenBLAS's
+    pool is process-wide: the thread that limits it must give it back)."""
+    import threading
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from clv_xl.engine.models import BetaGeo, _fit
+
+    def blas_threads_now():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["user_api"] == "blas"]
+
+    before = blas_threads_now()
+    if not before:
+        pytest.skip("no BLAS library found by threadpoolctl")
+    seen = []
+    newton = _fit._newton
+
+    def watched(*args):
+        seen.append(blas_threads_now())
+        return newton(*args)
+
+    monkeypatch.setattr(_fit, "_newton", watched)
+    T = np.random.default_rng(5).integers(10, 40, 2000).astype(float)
+    x, t_x = BetaGeo.from_params(r=0.3, alpha=4, a=0.8, b=2.5).sample(T, seed=6)
+    for _ in range(3):
+        fit = threading.Thread(target=lambda: BetaGeo().fit(x, np.round(t_x), T))
+        fit.start()
+        fit.join()
+        assert blas_threads_now() == before
+    BetaGeo().fit(x, np.round(t_x), T)
+    assert seen == [[1] * len(before)] * 4, seen
+    assert blas_threads_now() == before

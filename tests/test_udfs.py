@@ -698,3 +698,56 @@ def test_fuzz_table_formulas_never_raise(data):
 
 def test_lifecycle_stage_blank_score_is_the_default():
     assert call("LIFECYCLE_STAGE", 3, 10, 30, None) == call("LIFECYCLE_STAGE", 3, 10, 30)
+
+
+# ------------------------------------------------------------------ a column = its cells
+
+MODEL_COLUMN_UDFS = {  # per-cell arguments drawn; the model's parameters as single cells
+    "P_ALIVE": 3, "EXPECTED_PURCHASES": 4, "P_NO_PURCHASE": 4, "EXPECTED_SPEND": 2,
+}
+MODEL_PARAMETERS = {"EXPECTED_SPEND": [6.25, 3.74, 15.44]}
+NEAR_HISTORY = st.one_of(CELL, st.sampled_from([0.0, 1.0, 2.0, 5.0, 30.0, 39.0, 52.0]),
+                         st.integers(0, 20))
+
+
+@hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_column_answers_each_row_as_the_single_cells_do(data):
+    """The column-wide conversion gives every row the answer (and the message) the
+    single-cell call gives; a row blank in every required argument answers blank."""
+    name = data.draw(st.sampled_from(CELL_UDFS + tuple(MODEL_COLUMN_UDFS)))
+    rows = data.draw(st.integers(2, 12))  # a 1x1 range answers as a single cell
+    function = getattr(udfs, name)
+    if name in MODEL_COLUMN_UDFS:
+        width, values = MODEL_COLUMN_UDFS[name], NEAR_HISTORY
+        fixed = MODEL_PARAMETERS.get(name, [0.243, 4.414, 0.793, 2.426])
+    else:
+        params = [p for p in inspect.signature(function).parameters.values()
+                  if p.name != "settings"]
+        width, values, fixed = data.draw(st.integers(
+            sum(p.default is inspect.Parameter.empty for p in params), len(params))), CELL, []
+    columns = [[data.draw(values) for _ in range(rows)] for _ in range(width)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        whole = function(*[[[v] for v in c] for c in columns], *fixed)
+        singles = [function(*[c[i] for c in columns], *fixed) for i in range(rows)]
+    assert isinstance(whole, list) and len(whole) == rows, whole
+    required = [k for k, s in REGISTRY_SPECS(name).items() if getattr(s, "required", False)]
+    for i, (row, single) in enumerate(zip(whole, singles)):
+        blank_row = required and all(
+            _blank(columns[j][i]) for j, k in enumerate(list(REGISTRY_SPECS(name))[:width])
+            if k in required)
+        expected = "" if blank_row else single
+        if isinstance(expected, float) and isinstance(row[0], float):
+            assert row[0] == pytest.approx(expected, rel=1e-12, abs=1e-300), (i, columns)
+        else:
+            assert row[0] == expected, (i, [c[i] for c in columns])
+
+
+def REGISTRY_SPECS(name):
+    from clv_xl.excel.function import REGISTRY
+    return REGISTRY[name].args
+
+
+def _blank(value):
+    return value is None or (isinstance(value, str) and not value.strip())

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from operator import itemgetter
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,14 @@ class ArgumentError(ValueError):
 def grid(value) -> np.ndarray:
     """A cell or a range as a 2-D object array."""
     if isinstance(value, (list, tuple)):
+        if set(map(type, value)) <= {list, tuple}:  # rows: one C pass per column
+            widths = set(map(len, value))
+            if len(widths) == 1 and 0 not in widths:
+                out = np.empty((len(value), widths.pop()), dtype=object)
+                for j in range(out.shape[1]):
+                    out[:, j] = np.fromiter(map(itemgetter(j), value), dtype=object,
+                                            count=len(value))
+                return out
         rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in value]
         if not rows or not rows[0]:
             return np.empty((0, 0), dtype=object)
@@ -42,6 +52,85 @@ def grid(value) -> np.ndarray:
 
 def is_blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+class Converted(NamedTuple):
+    """A per-cell argument made into numbers: ``values`` (NaN where unusable), ``reasons``
+    ("" where usable), and the masks ``bad`` (reasons != "") and ``blank`` (empty cells)."""
+
+    values: np.ndarray
+    reasons: np.ndarray
+    bad: np.ndarray
+    blank: np.ndarray
+
+
+type_of = np.frompyfunc(type, 1, 1)
+"""The Python type of each cell of an object array (one C loop)."""
+_NONE = type(None)
+
+
+def _sorted_cells(cells: np.ndarray):
+    """``cells`` sorted by Python type, as masks: plain numbers, blanks (None) and the rest.
+
+    xlwings gives numbers as float, blanks as None; the rest (text, TRUE/FALSE, dates,
+    numpy scalars) are looked at one by one by the caller, usually a few cells.
+    """
+    kinds = type_of(cells)
+    number = (kinds == float) | (kinds == int)
+    blank = kinds == _NONE
+    return number, blank, ~(number | blank)
+
+
+class PlainNumbers(NamedTuple):
+    """A one-column range of only numbers and blanks, read straight into floats."""
+
+    values: np.ndarray  # (rows, 1), NaN where blank
+    blank: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.values.shape
+
+
+def cells_of(value):
+    """A per-cell argument's cells: :class:`PlainNumbers` when the range is one column of
+    numbers and blanks (most ranges), else :func:`grid`'s object array."""
+    if isinstance(value, list) and value and set(map(type, value)) == {list} \
+            and set(map(len, value)) == {1}:
+        flat = list(map(itemgetter(0), value))
+        if set(map(type, flat)) <= {float, int, _NONE}:
+            try:
+                values = np.array(flat, dtype=float).reshape(-1, 1)  # None as NaN
+            except (OverflowError, ValueError):
+                return grid(value)
+            blank = np.isnan(values)
+            for i in np.flatnonzero(blank):  # a NaN typed as a number is not a blank
+                if flat[i] is not None:
+                    blank[i, 0] = False
+            return PlainNumbers(values, blank)
+    return grid(value)
+
+
+def _read(cells):
+    """(values, number, blank, other cells' indices) of a per-cell argument's cells."""
+    if isinstance(cells, PlainNumbers):
+        return cells.values, ~cells.blank, cells.blank, ()
+    number, blank, other = _sorted_cells(cells)
+    if number.all():
+        values = cells.astype(float)
+    else:
+        values = np.full(cells.shape, np.nan)
+        if number.any():
+            values[number] = cells[number].astype(float)
+    return values, number, blank, list(zip(*np.nonzero(other)))
+
+
+def _set(reasons, bad, where, reason) -> None:
+    """Give the cells in ``where`` that have no reason yet the text ``reason``."""
+    where = where & ~bad
+    if where.any():
+        reasons[where] = reason
+        bad |= where
 
 
 @dataclass(frozen=True)
@@ -60,13 +149,21 @@ class Number:
 
     def reason(self, value) -> str:
         """Why ``value`` is not a usable number ("" when it is)."""
+        return self._kind_reason(value) or self._range_reason(value)
+
+    def _kind_reason(self, value) -> str:
         if isinstance(value, bool):
             return f"{self.label} must be a number, not {'TRUE' if value else 'FALSE'}"
         if isinstance(value, (dt.date, dt.datetime)):
             return f"{self.label} must be a number, not a date"
         if isinstance(value, str):
             return f"{self.label} must be a number, not text ({value.strip()[:20]!r})"
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not isinstance(value, (int, float)):
+            return f"{self.label} must be a number"
+        return ""
+
+    def _range_reason(self, value) -> str:
+        if not math.isfinite(value):
             return f"{self.label} must be a number"
         if self.fraction and value > 1:
             return f"{self.label} must be between 0 and 1 (type {value:g}%, not {value:g})"
@@ -74,20 +171,34 @@ class Number:
             return f"{self.label} must be {self.minimum:g} or more"
         return ""
 
-    def convert(self, cells: np.ndarray):
-        values = np.full(cells.shape, np.nan)
+    def convert(self, cells: np.ndarray) -> Converted:
+        """The cells as numbers, checked column-wide; the same reasons as :meth:`reason`."""
+        values, number, blank, other = _read(cells)
         reasons = np.full(cells.shape, "", dtype=object)
-        for index, value in np.ndenumerate(cells):
+        bad = np.zeros(cells.shape, dtype=bool)
+        for index in other:
+            value = cells[index]
             if is_blank(value):
-                if self.required:
-                    reasons[index] = f"{self.label} is blank"
-                else:
-                    values[index] = self.default
-                continue
-            reasons[index] = self.reason(value)
-            if not reasons[index]:
-                values[index] = float(value)
-        return values, reasons
+                blank[index] = True
+            elif reason := self._kind_reason(value):
+                reasons[index], bad[index] = reason, True
+            else:  # a number of another type (numpy's): checked with the others below
+                values[index], number[index] = float(value), True
+        if blank.any():
+            if self.required:
+                _set(reasons, bad, blank, f"{self.label} is blank")
+            else:
+                values[blank] = self.default
+        with np.errstate(invalid="ignore"):
+            _set(reasons, bad, number & ~np.isfinite(values), f"{self.label} must be a number")
+            if self.fraction:
+                for index in zip(*np.nonzero(number & (values > 1) & ~bad)):
+                    reasons[index], bad[index] = self._range_reason(values[index]), True
+            if self.minimum is not None:
+                _set(reasons, bad, number & (values < self.minimum),
+                     f"{self.label} must be {self.minimum:g} or more")
+        values[bad] = np.nan
+        return Converted(values, reasons, bad, blank)
 
 
 @dataclass(frozen=True)
@@ -99,17 +210,20 @@ class Flag:
     default: bool = False
     required = False
 
-    def convert(self, cells: np.ndarray):
-        values = np.zeros(cells.shape)
-        reasons = np.full(cells.shape, "", dtype=object)
-        for index, value in np.ndenumerate(cells):
+    def convert(self, cells: np.ndarray) -> Converted:
+        values, number, blank, other = _read(cells)
+        for index in other:
+            value = cells[index]
             if is_blank(value):
-                values[index] = float(self.default)
+                blank[index] = True
             elif isinstance(value, bool) or value in (0, 1):
-                values[index] = float(value)
-            else:
-                reasons[index] = f"{self.label} must be TRUE or FALSE"
-        return values, reasons
+                values[index], number[index] = float(value), True
+        values[blank] = float(self.default)
+        bad = ~blank & ~((values == 0) | (values == 1))
+        reasons = np.full(cells.shape, "", dtype=object)
+        _set(reasons, np.zeros(cells.shape, dtype=bool), bad, f"{self.label} must be TRUE or FALSE")
+        values[bad] = 0.0
+        return Converted(values, reasons, bad, blank)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,10 @@ outside Windows). Without classic xlwings (the Lite wheel, Pyodide) only :data:`
 from __future__ import annotations
 
 import datetime as dt
+import contextlib
 import functools
+import gc
+import math
 import inspect
 import sys
 from dataclasses import dataclass
@@ -28,7 +31,8 @@ except ImportError:  # the engine installed without the desktop pieces
 if sys.platform == "emscripten":  # xlwings Lite's xlwings: clv_xl.lite registers the formulas
     xw = None
 
-from .args import ArgumentError, DateArg, grid, single_cell
+from .args import (ArgumentError, DateArg, cells_of, grid, single_cell,
+                   type_of as _type_of)
 
 CATEGORY = "CLV"
 
@@ -44,9 +48,22 @@ class ExcelFunction:
 REGISTRY: dict[str, ExcelFunction] = {}
 
 
+@dataclass(frozen=True)
+class Answers:
+    """What a cell formula's ``compute`` may return when some cells get their own message:
+    ``values`` (floats, NaN where none) and ``messages`` ("NAME: reason", "" where none)."""
+
+    values: np.ndarray
+    messages: np.ndarray
+
+
 def cell_formula(unbounded="the answer is not a finite number for these inputs", **specs):
     """Cell-by-cell formula; ``specs`` maps each argument to a Number, Flag or SettingsRange;
-    ``unbounded`` is the message for a cell whose answer is infinite."""
+    ``unbounded`` is the message for a cell whose answer is infinite.
+
+    Each range is converted once, column-wide, and a single cell once (then broadcast);
+    the answers go back to Excel as one object array made into lists.
+    """
 
     def decorate(compute):
         name = compute.__name__
@@ -54,23 +71,24 @@ def cell_formula(unbounded="the answer is not a finite number for these inputs",
 
         @functools.wraps(compute)
         def formula(*args):
+            with _collector_paused():
+                return answer(*args)
+
+        def answer(*args):
             try:
                 values = _bind(compute, args)
-                cells = {k: grid(v) for k, v in values.items() if k in per_cell}
+                cells = {k: cells_of(v) for k, v in values.items() if k in per_cell}
                 shape = _common_shape(cells, per_cell)
                 whole = {k: specs[k].convert(v) for k, v in values.items() if k not in per_cell}
-                converted = {k: per_cell[k].convert(np.broadcast_to(c, shape))
-                             for k, c in cells.items()}
-                reasons = _first_reason([r for _, r in converted.values()], shape)
-                numbers = {k: v for k, (v, _) in converted.items()}
-                result = np.asarray(compute(**numbers, **whole), dtype=object)
-                result = np.broadcast_to(result, shape).copy()
-                infinite = np.vectorize(lambda v: isinstance(v, float) and np.isinf(v),
-                                        otypes=[bool])(result)
-                reasons = np.where((reasons == "") & infinite, unbounded, reasons)
-                result[reasons != ""] = [f"{name}: {r}" for r in reasons[reasons != ""]]
-                result[_all_blank(cells, per_cell, shape)] = ""
-                return _to_excel(result, single=all(c.shape == (1, 1) for c in cells.values()))
+                converted = {k: per_cell[k].convert(c) for k, c in cells.items()}
+                numbers = {k: np.broadcast_to(c.values, shape) for k, c in converted.items()}
+                answers, infinite = _answers(compute(**numbers, **whole), shape)
+                _put_reasons(answers, infinite, list(converted.values()), shape, name,
+                             unbounded)
+                single = all(c.shape == (1, 1) for c in cells.values())
+                if not single:
+                    answers[_all_blank(converted, per_cell, shape)] = ""
+                return answers[0, 0] if single else _rows(answers)
             except ArgumentError as error:
                 return f"{name}: {error}"
             except Exception as error:  # a formula must answer with words, never a traceback
@@ -104,6 +122,23 @@ def table_formula(**specs):
     return decorate
 
 
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cycle collector off while a formula runs.
+
+    A column's answer is one new list per row; while they are made the collector would scan
+    every live object (Excel's ranges among them) again and again, for cycles that a
+    formula's lists of numbers and text cannot form. Anything else is collected afterwards.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def _bind(compute, args) -> dict:
     bound = inspect.signature(compute).bind(*args)
     bound.apply_defaults()
@@ -115,7 +150,8 @@ def _whole(spec, value):
     if not hasattr(spec, "required"):
         return spec.convert(value)
     cells = grid([[single_cell(spec.label, value)]])
-    (number,), (reason,) = (a.ravel() for a in spec.convert(cells))
+    converted = spec.convert(cells)
+    number, reason = converted.values[0, 0], converted.reasons[0, 0]
     if reason:
         raise ArgumentError(reason)
     return number
@@ -146,25 +182,63 @@ def _common_shape(cells, specs) -> tuple[int, int]:
     return shapes[0] if shapes else (1, 1)
 
 
-def _first_reason(reason_grids, shape) -> np.ndarray:
+def _answers(result, shape):
+    """``compute``'s result as the object array Excel is given (floats, text, messages; NaN
+    as blank) and the mask of its infinite answers."""
+    messages = None
+    if isinstance(result, Answers):
+        result, messages = result.values, result.messages
+    array = np.broadcast_to(np.asarray(result), shape)
+    if array.dtype.kind in "fiub":
+        out = array.astype(object)
+        infinite = np.isinf(array) if array.dtype.kind == "f" else np.zeros(shape, dtype=bool)
+        if array.dtype.kind == "f":
+            out[np.isnan(array)] = ""
+    elif array.dtype.kind == "U":
+        out, infinite = array.astype(object), np.zeros(shape, dtype=bool)
+    elif (_type_of(array) == str).all():  # labels such as CHURN_REASON's
+        out, infinite = array.astype(object), np.zeros(shape, dtype=bool)
+    else:  # other Python objects: dates, numpy scalars, NaN among text
+        infinite = _is_infinite(array).astype(bool)
+        out = _to_excel_value(array).astype(object)
+    if messages is not None:
+        has_message = messages != ""
+        out[has_message] = messages[has_message]
+        infinite &= ~has_message
+    return out, infinite
+
+
+def _put_reasons(answers, infinite, converted, shape, name, unbounded) -> None:
+    """Each bad cell gets "NAME: reason", the first argument's reason first; an infinite
+    answer gets ``unbounded``."""
     reasons = np.full(shape, "", dtype=object)
-    for grid_ in reversed(reason_grids):
-        reasons = np.where(grid_ != "", grid_, reasons)
-    return reasons
+    bad = np.zeros(shape, dtype=bool)
+    for arg in reversed(converted):
+        if arg.bad.any():
+            bad_here = np.broadcast_to(arg.bad, shape)
+            reasons = np.where(bad_here, np.broadcast_to(arg.reasons, shape), reasons)
+            bad |= bad_here
+    infinite = infinite & ~bad
+    if infinite.any():
+        answers[infinite] = f"{name}: {unbounded}"
+    if bad.any():
+        answers[bad] = [f"{name}: {r}" for r in reasons[bad]]
 
 
-def _all_blank(cells, specs, shape) -> np.ndarray:
-    required = [np.broadcast_to(c, shape) for k, c in cells.items() if specs[k].required]
-    if not required or all(c.shape == (1, 1) for c in cells.values()):
+def _rows(answers: np.ndarray) -> list:
+    """The answers as Excel takes a range: a list of rows, each a list (faster than
+    ``tolist()``, which recurses once per row)."""
+    cells = iter(answers.ravel().tolist())
+    return list(map(list, zip(*[cells] * answers.shape[1])))
+
+
+def _all_blank(converted, specs, shape) -> np.ndarray:
+    """Rows where every required argument is blank: answered with a blank."""
+    required = [np.broadcast_to(c.blank, shape) for k, c in converted.items()
+                if specs[k].required]
+    if not required:
         return np.zeros(shape, dtype=bool)
-    blank = np.vectorize(lambda v: v is None or (isinstance(v, str) and not v.strip()),
-                         otypes=[bool])
-    return np.logical_and.reduce([blank(c) for c in required])
-
-
-def _to_excel(result: np.ndarray, single: bool):
-    cells = [[_excel_value(v) for v in row] for row in result]
-    return cells[0][0] if single else cells
+    return np.logical_and.reduce(required)
 
 
 def _excel_value(value):
@@ -177,3 +251,7 @@ def _excel_value(value):
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return dt.datetime(value.year, value.month, value.day)
     return value
+
+
+_to_excel_value = np.frompyfunc(_excel_value, 1, 1)
+_is_infinite = np.frompyfunc(lambda v: isinstance(v, float) and math.isinf(v), 1, 1)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..engine import churn, formulas
 from .args import DateArg, Flag, Number, SessionsRange, SettingsRange
-from .function import cell_formula, table_formula
+from .function import Answers, cell_formula, table_formula
 from ..engine.metrics import client_metrics
 from ..book.schema import CLIENTS, LABELS
 
@@ -192,22 +192,24 @@ GG_PARAMETERS = dict(
 )
 
 
-def _by_cell(name, arrays, checks, compute):
+def _by_cell(name, arrays, checks, compute) -> Answers:
     """``compute`` on the usable cells; a cell failing a check gets "NAME: reason".
 
     ``arrays`` are the per-cell numbers (NaN where cell_formula already has a reason);
     ``checks`` is a list of (bad-cell mask, reason), the first failing one is shown.
     """
     arrays = np.broadcast_arrays(*[np.asarray(a, dtype=float) for a in arrays])
-    out = np.full(arrays[0].shape, np.nan, dtype=object)
+    values = np.full(arrays[0].shape, np.nan)
+    messages = np.full(arrays[0].shape, "", dtype=object)
     usable = ~np.logical_or.reduce([np.isnan(a) for a in arrays])
     for bad, reason in checks:
         bad = np.broadcast_to(bad, usable.shape) & usable
-        out[bad] = f"{name}: {reason}"
-        usable &= ~bad
+        if bad.any():
+            messages[bad] = f"{name}: {reason}"
+            usable &= ~bad
     if usable.any():
-        out[usable] = list(np.ravel(compute(*(a[usable] for a in arrays))))
-    return out
+        values[usable] = np.ravel(compute(*(a[usable] for a in arrays)))
+    return Answers(values, messages)
 
 
 def _history_checks(frequency, recency, age):
@@ -292,8 +294,11 @@ def MODEL_CLV(frequency, recency, age, monetary_value, parameters, months=12.0,
            (months > 1200, "months must be 1200 or less")]
 
     def compute(x, t_x, T_, m, n_months, rate, share):
+        if (n_months == n_months[0]).all() and (rate == rate[0]).all():  # one horizon, one rate
+            return model_clv(bg, gg, x, t_x, T_, m, int(n_months[0]),
+                             (1.0 + rate[0]) ** (1.0 / 12.0) - 1.0, 1.0, unit) * share
         out = np.empty(x.shape)
-        for n, d in set(zip(n_months, rate)):
+        for n, d in np.unique(np.stack([n_months, rate], axis=1), axis=0):
             rows = (n_months == n) & (rate == d)
             out[rows] = model_clv(bg, gg, x[rows], t_x[rows], T_[rows], m[rows], int(n),
                                   (1.0 + d) ** (1.0 / 12.0) - 1.0, 1.0, unit) * share[rows]

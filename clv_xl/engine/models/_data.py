@@ -35,7 +35,37 @@ def compress(frequency, recency, T, weights=None) -> Compressed:
     if len(stacked) == 0:
         empty = np.empty(0)
         return Compressed(empty, empty, empty, empty, np.empty(0, dtype=np.intp))
-    # lexsort + run boundaries: several times faster than np.unique(axis=0)
+    inverse, unique = _group_rows(stacked)
+    counts = np.bincount(inverse, weights=w, minlength=len(unique))
+    return Compressed(unique[:, 0], unique[:, 1], unique[:, 2], counts, inverse)
+
+
+def _group_rows(stacked: np.ndarray):
+    """(inverse, distinct rows in lexicographic order) of a float table, by hashing.
+
+    Each column is factorized (a hash table, its few distinct values sorted), the codes are
+    combined into one integer per row that sorts as the rows do, and those integers are
+    factorized once more: no sort of all the rows (``python bench/models.py`` times it
+    against the sort it replaces).
+    """
+    codes, sizes = [], []
+    for column in stacked.T:
+        code, distinct = pd.factorize(column, sort=True)
+        codes.append(code.astype(np.int64))
+        sizes.append(len(distinct))
+    if np.prod(np.array(sizes, dtype=float)) >= 2.0 ** 62:  # the combined key would overflow
+        return _group_rows_by_sorting(stacked)
+    key = codes[0]
+    for code, size in zip(codes[1:], sizes[1:]):
+        key = key * size + code
+    inverse, distinct_keys = pd.factorize(key, sort=True)
+    first = np.empty(len(distinct_keys), dtype=np.intp)
+    first[inverse[::-1]] = np.arange(len(inverse) - 1, -1, -1)  # a row of each group
+    return inverse.astype(np.intp), stacked[first]
+
+
+def _group_rows_by_sorting(stacked: np.ndarray):
+    """As :func:`_group_rows`, by a lexicographic sort and run boundaries."""
     order = np.lexsort(stacked.T[::-1])
     ordered = stacked[order]
     starts = np.empty(len(ordered), dtype=bool)
@@ -43,9 +73,7 @@ def compress(frequency, recency, T, weights=None) -> Compressed:
     np.any(ordered[1:] != ordered[:-1], axis=1, out=starts[1:])
     inverse = np.empty(len(ordered), dtype=np.intp)
     inverse[order] = np.cumsum(starts) - 1
-    unique = ordered[starts]
-    counts = np.bincount(inverse, weights=w, minlength=len(unique))
-    return Compressed(unique[:, 0], unique[:, 1], unique[:, 2], counts, inverse)
+    return inverse, ordered[starts]
 
 
 def distinct_with_weights(values: np.ndarray, weights: np.ndarray):

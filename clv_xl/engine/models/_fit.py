@@ -12,6 +12,8 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
+from ._threads import blas_threads
+
 Derivatives = Callable[[np.ndarray], "tuple[float, np.ndarray, np.ndarray]"]
 
 LOG_BOUND = 20.0  # |log parameter| beyond this (a factor 5e8) means it has run away
@@ -57,7 +59,8 @@ def fit_log_params(
     log-likelihood in natural parameters.
     """
     scale = float(total_weight)
-    stop = _newton(derivatives, np.log(np.asarray(start, float)), scale)
+    with blas_threads():
+        stop = _newton(derivatives, np.log(np.asarray(start, float)), scale)
     theta = np.exp(stop.u)
     _check_converged(stop, theta, names, model)
     se = standard_errors(stop.hess * scale, theta, names, model)

@@ -20,6 +20,7 @@ from scipy import special
 
 from ..units import UNIT_DAYS
 from ._data import compress, distinct_with_weights
+from ._threads import one_blas_thread
 from ._fit import ModelFitError, as_float_array, fit_log_params, scalar_or_array
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
@@ -122,9 +123,9 @@ class BetaGeo:
         """
         r, alpha, a, b = self._theta()
         x, t_x, T = _checked_data(frequency, recency, T)
-        k = x + self.DROPOUT_SHIFT
-        return scalar_or_array(np.exp(_log_p_alive(r, alpha, a, b, x, t_x, T, k)))
+        return scalar_or_array(_p_alive(r, alpha, a, b, x, t_x, T, self.DROPOUT_SHIFT))
 
+    @one_blas_thread
     def conditional_expected_purchases(self, t, frequency, recency, T):
         """Expected purchases in (T, T+t] given the history (x, t_x, T).
 
@@ -136,8 +137,7 @@ class BetaGeo:
         t, x, t_x, T = np.broadcast_arrays(t, x, t_x, T)
         k = x + self.DROPOUT_SHIFT
         if_alive = _expected_if_alive(r, alpha, a, b, x, T, t, k)
-        log_alive = _log_p_alive(r, alpha, a, b, x, t_x, T, k)
-        return scalar_or_array(if_alive * np.exp(log_alive))
+        return scalar_or_array(if_alive * _p_alive(r, alpha, a, b, x, t_x, T, self.DROPOUT_SHIFT))
 
     def expected_purchases_new(self, t):
         """Expected purchases in (0, t] by a newly acquired client.
@@ -161,7 +161,7 @@ class BetaGeo:
         t = _checked_horizon(t)
         x, t_x, T = _checked_data(frequency, recency, T)
         t, x, t_x, T = np.broadcast_arrays(t, x, t_x, T)
-        alive = np.exp(_log_p_alive(r, alpha, a, b, x, t_x, T, x + self.DROPOUT_SHIFT))
+        alive = _p_alive(r, alpha, a, b, x, t_x, T, self.DROPOUT_SHIFT)
         buys_if_alive = -np.expm1(-(r + x) * np.log1p(t / (alpha + T)))
         return scalar_or_array(np.clip(1.0 - alive * buys_if_alive, 0.0, 1.0))
 
@@ -236,6 +236,22 @@ def _checked_horizon(t) -> np.ndarray:
 
 
 def _checked_data(frequency, recency, T):
+    """(x, t_x, T) as float arrays of one shape; ValueError naming the first bad input."""
+    x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float)
+                                      for v in (frequency, recency, T)))
+    if x.size and _plainly_valid(x, t_x, T):
+        return x, t_x, T
+    return _checked_data_one_by_one(frequency, recency, T)
+
+
+def _plainly_valid(x, t_x, T) -> bool:
+    """All finite, x whole and >= 0, 0 <= t_x <= T: by reductions (NaN fails every
+    comparison), without an array of flags per check."""
+    return bool(x.min() >= 0 and x.max() < np.inf and t_x.min() >= 0 and T.max() < np.inf
+                and not np.any(t_x > T) and np.array_equal(x, np.round(x)))
+
+
+def _checked_data_one_by_one(frequency, recency, T):
     x = as_float_array(frequency, "frequency")
     t_x = as_float_array(recency, "recency")
     T = as_float_array(T, "T")
@@ -364,13 +380,23 @@ def _loglik_derivatives(theta, h: _Histories, order: int = 2):
     return ll, grad, hess
 
 
-def _log_p_alive(r, alpha, a, b, x, t_x, T, k=None):
-    """log P(alive) = -log(1 + [k>0] a/(b+k-1) ((alpha+T)/(alpha+t_x))^(r+x)); k as in _loglik_derivatives."""
-    k = x if k is None else k
-    repeat = k > 0
-    kb = np.where(repeat, k, 1.0)
-    log_odds_dead = np.log(a) - np.log(b + kb - 1.0) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-    return np.where(repeat, -np.logaddexp(0.0, log_odds_dead), 0.0)
+def _p_alive(r, alpha, a, b, x, t_x, T, shift):
+    """P(alive) = 1 / (1 + [k>0] a/(b+k-1) ((alpha+T)/(alpha+t_x))^(r+x)), k = x + shift
+    dropout chances (as in _loglik_derivatives). For heavy buyers the power overflows to
+    infinity and P(alive) is 0, as it is to double precision; computed in place, one array
+    at a time (elementwise only: no BLAS, so no thread limit)."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        odds = np.asarray(np.add(alpha, T))  # an array even for one client
+        odds /= np.add(alpha, t_x)
+        np.power(odds, np.add(r, x), out=odds)
+        factor = np.asarray(np.add(x, b - 1.0 + shift))
+        np.divide(a, factor, out=factor)
+        odds *= factor
+        odds += 1.0
+        alive = np.reciprocal(odds, out=odds)
+    if shift == 0:  # BG/NBD: no dropout chance before the first repeat purchase
+        alive[x == 0] = 1.0
+    return alive
 
 
 # The closed form (scipy's 2F1) is used for a <= CLOSED_FORM_MAX_A and b + k <= CLOSED_FORM_MAX_B,

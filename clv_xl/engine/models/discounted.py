@@ -16,8 +16,10 @@ import numpy as np
 
 from ..units import DAYS_PER_MONTH
 from ._fit import as_float_array, scalar_or_array
+from ._threads import one_blas_thread
 
 
+@one_blas_thread
 def model_clv(
     bgnbd,
     gamma_gamma,
