@@ -107,3 +107,20 @@ def lifecycle_stage(completed, days_since, interval_days, score, upcoming=False,
         [n < 1, (ratio >= settings.lapsed_after) & (booked == 0), s >= settings.band_high, n == 1],
         ["Prospect", "Lapsed", "At risk", "New"], "Retained").astype(object)
     return result.item() if result.ndim == 0 else result
+
+
+def stage_from_risk(completed, days_since, rhythm_days, probability, upcoming=False,
+                    settings: Settings = DEFAULTS):
+    """The lifecycle stage from the churn probability, so the two never disagree.
+
+    Prospect: no completed session. Lapsed: High churn risk, no session for
+    ``lapsed_after`` usual intervals and none booked. At risk: High churn risk otherwise.
+    New: one completed session. Retained: more.
+    """
+    n, days, rhythm_, p, booked = as_arrays(completed, days_since, rhythm_days, probability,
+                                            upcoming)
+    high = np.nan_to_num(p, nan=0.0) >= settings.band_high
+    gone = (days / rhythm_ >= settings.lapsed_after) & (booked == 0)
+    result = np.select([n < 1, high & gone, high, n == 1],
+                       ["Prospect", "Lapsed", "At risk", "New"], "Retained").astype(object)
+    return result.item() if result.ndim == 0 else result
