@@ -11,7 +11,7 @@ import pandas as pd
 from . import __version__
 from .book.io import BookError, BookReader, read_table, write_tables
 from .demo import demo_data
-from .engine.metrics import client_metrics
+from .engine.metrics import client_figures
 from .report import text_report
 from .book.schema import CLIENTS, LABELS, SESSIONS
 from .book.settings import Settings, SettingsError
@@ -73,7 +73,7 @@ def run_demo(args) -> int:
 
     data = demo_data(seed=args.seed, n_clients=args.clients)
     settings = Settings(as_of=data.as_of)
-    metrics = client_metrics(data.clients, data.sessions, data.contacts, settings)
+    metrics, churn = client_figures(data.clients, data.sessions, data.contacts, settings)
     args.out.mkdir(parents=True, exist_ok=True)
     book = args.out / "clv_demo.xlsx"
     blank = build_template(args.out / ".clv_demo.unfilled.xlsx", data)
@@ -114,8 +114,8 @@ def run_summary(args) -> int:
         settings, as_of, problems = inputs.settings, inputs.as_of, inputs.problems
     for problem in problems:
         print(f"{problem.severity}: {problem.as_text()}", file=sys.stderr)
-    metrics = client_metrics(clients, sessions, contacts, settings, as_of)
-    print(text_report(metrics, settings.currency))
+    metrics, churn = client_figures(clients, sessions, contacts, settings, as_of)
+    print(text_report(metrics, settings.currency, churn_note=churn.message))
     if args.out:
         table = _labelled(metrics)
         if args.out.suffix.lower() == ".csv":

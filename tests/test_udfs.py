@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from clv_xl.engine import churn, formulas
 from clv_xl.excel import udfs
-from clv_xl.engine.metrics import client_metrics
+from clv_xl.engine.metrics import client_figures
 from clv_xl.book.schema import CLIENTS, LABELS, NO_REASON, REASONS, RISK_BANDS, STAGES
 from clv_xl.book.settings import Settings
 
@@ -264,7 +264,7 @@ MISMATCHED = [
      ["retention rate 2x1", "discount rate 3x1"]),
     ("CHURN_RISK", (col(10, 20), col(30, 30, 30)), ["days since 2x1", "usual interval 3x1"]),
     ("CHURN_REASON", (col(10, 20), 30, [[0.1, 0.2]]), ["days since 2x1", "cancel share 1x2"]),
-    ("CHURN_BAND", ([[0.1, 0.2], [0.3, 0.4]], [["Margin", 0.5]]), None),
+    ("CHURN_BAND", ([[0.1, 0.2], [0.35, 0.4]], [["Margin", 0.5]]), None),
     ("LIFECYCLE_STAGE", (col(1, 2), col(10, 20, 30)), ["completed 2x1", "days since 3x1"]),
 ]
 
@@ -527,7 +527,7 @@ def _reference_metrics(rows, settings=None, as_of=None):
     ids = list(dict.fromkeys(sessions["client_id"]))
     clients = pd.DataFrame({k: [None] * len(ids) for k in CLIENTS.keys})
     clients["client_id"] = ids
-    return client_metrics(clients, sessions, None, settings, as_of).reset_index()
+    return client_figures(clients, sessions, None, settings, as_of)[0].reset_index()
 
 
 def _assert_summary_equals(result, reference):
@@ -549,7 +549,7 @@ def _assert_summary_equals(result, reference):
 
 
 @pytest.mark.parametrize("as_of", [AS_OF, "2024-06-30", dt.datetime(2024, 6, 30, 15, 45)])
-def test_clv_summary_rows_equal_client_metrics(as_of):
+def test_clv_summary_rows_equal_client_figures(as_of):
     reference = _reference_metrics(GOOD_SESSIONS, Settings(), AS_OF)
     assert list(reference["client_id"]) == ["C1", "C2", "C3"]
     _assert_summary_equals(call("CLV_SUMMARY", GOOD_SESSIONS, as_of), reference)

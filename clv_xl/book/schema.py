@@ -206,7 +206,8 @@ LABELS = {
     "upcoming": "Upcoming", "revenue": "Revenue", "avg_order_value": "Avg order value",
     "interval_days": "Usual interval (days)", "days_since": "Days since",
     "acquisition_cost": "Acquisition cost", "clv": "CLV", "referrals": "Referrals",
-    "tlv": "TLV", "churn_risk": "Churn risk", "risk_band": "Risk band",
+    "tlv": "TLV", "churn_risk": "Churn risk", "warning_score": "Warning-sign score",
+    "risk_band": "Risk band",
     "main_reason": "Main reason", "lifecycle_stage": "Stage",
     "frequency": "Frequency", "recency": "Recency (days)", "T": "Age (days)",
 }

@@ -13,7 +13,7 @@ import pandas as pd
 from ..engine import churn, formulas
 from .args import DateArg, Flag, Number, SessionsRange, SettingsRange
 from .function import cell_formula, table_formula
-from ..engine.metrics import client_metrics
+from ..engine.metrics import client_figures
 from ..book.schema import CLIENTS, LABELS
 
 ORDER_VALUE = Number("order value", "Average order value: what the client spends per purchase.")
@@ -141,10 +141,10 @@ SUMMARY_COLUMNS = ("client_id", "first_session", "last_session", "completed", "c
                              "in settings, then today)."),
                settings=SETTINGS)
 def CLV_SUMMARY(sessions, as_of=None, settings=None):
-    """Spills one row per client from a sessions range with its header row: sessions, revenue, CLV, churn risk and stage."""
+    """Spills one row per client from a sessions range with its header row: sessions, revenue, CLV, churn risk (the chance of no session within the churn horizon, learned from these sessions) and stage."""
     ids = pd.unique(sessions["client_id"])
     clients = pd.DataFrame({key: ids if key == "client_id" else None for key in CLIENTS.keys})
-    metrics = client_metrics(clients, sessions, None, settings, as_of).reset_index()
+    metrics = client_figures(clients, sessions, None, settings, as_of)[0].reset_index()
     return metrics[list(SUMMARY_COLUMNS)].set_axis([LABELS[c] for c in SUMMARY_COLUMNS], axis=1)
 
 
