@@ -17,7 +17,8 @@ the book chooses among candidates by a backtest inside its own history:
      history before the cut (Fader, Hardie & Lee 2005; Batislam, Denizel & Filiztekin 2007);
    - ``warning signs``: the seed 001 weighted score, when the book has signs that vary;
    - ``logistic``: recency, its square, repeat sessions, age, rhythm ratio, one-time
-     client, and the cancellation and reply signs where the book has them;
+     client, and the warning-sign score and the cancellation and reply signs where the
+     book has them;
    - ``logistic + MBG/NBD``: the same plus the model's logit.
 
    A one-feature logistic is Platt scaling (Platt 1999): it keeps the candidate's ranking
@@ -260,7 +261,7 @@ def _candidate_inputs(f: pd.DataFrame, models: dict, h_days: float, unit_days: f
         inputs["warning signs"] = f["warning"].to_numpy()[:, None]
     rich = [log_days, log_days ** 2, np.log1p(f["frequency"].to_numpy()),
             np.log1p(f["age"].to_numpy()), ratio, (f["frequency"].to_numpy() == 0) * 1.0]
-    for sign in ("cancel", "reply_drop"):
+    for sign in ("warning", "cancel", "reply_drop"):
         if np.ptp(f[sign].to_numpy()) > 0:
             rich.append(f[sign].to_numpy())
     inputs["logistic"] = np.column_stack(rich)
