@@ -76,7 +76,7 @@ def test_the_backtest_picks_sensibly(studio):
     assert f"AUC {chosen['auc']:.2f}" in result.message and result.method in result.message
 
 
-def test_short_history_falls_back_to_recency_by_rank():
+def test_short_history_falls_back_to_recency():
     ids, sessions = simulate("regulars", n=400, seed=5)
     start = AS_OF - pd.Timedelta(days=40)
     book = sessions[(sessions["date"] > start) & (sessions["date"] <= AS_OF)]
@@ -87,7 +87,7 @@ def test_short_history_falls_back_to_recency_by_rank():
     # same order as recency: a monotone map of days since
     order = np.argsort(days, kind="stable")
     assert np.all(np.diff(p.to_numpy()[order]) >= -1e-12)
-    assert p.mean() == pytest.approx(result.lapsed_share, abs=0.02)
+    assert p.mean() == pytest.approx(result.lapsed_share, abs=0.05)
     assert "too short for a backtest" in result.message
 
 

@@ -124,3 +124,30 @@ def stage_from_risk(completed, days_since, rhythm_days, probability, upcoming=Fa
     result = np.select([n < 1, high & gone, high, n == 1],
                        ["Prospect", "Lapsed", "At risk", "New"], "Retained").astype(object)
     return result.item() if result.ndim == 0 else result
+
+
+def recency_probability(days_since, center_days, shape: float = 2.0):
+    """Churn risk from days since the last session alone: a log-logistic curve,
+    d^k / (d^k + c^k), 50% at ``center_days`` c. Any rising curve ranks clients exactly as
+    recency does; c sets the level. Written so the template can compute it natively:
+    ``=d^k/(d^k+c^k)``."""
+    days, center = as_arrays(days_since, center_days)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = 1.0 / (1.0 + (np.maximum(center, 1e-9) / np.maximum(days, 0.0)) ** shape)
+    return like_inputs(np.where(np.isnan(days), np.nan, result), days_since)
+
+
+def lapsed_share(age_days, days_since, window_days) -> float:
+    """The business's share of lapsed clients: of the clients first seen ``window_days`` ago
+    or more, the share with no session in the last ``window_days`` (NaN if none)."""
+    age, days = (np.asarray(v, dtype=float) for v in (age_days, days_since))
+    old = age >= window_days
+    return float(np.mean(days[old] >= window_days)) if old.any() else float("nan")
+
+
+def recency_center(days_since, share: float) -> float:
+    """The days since at which :func:`recency_probability` is 50%: the (1 - share) quantile
+    of the clients' days since, so about ``share`` of them are above it."""
+    days = np.asarray(days_since, dtype=float)
+    days = days[np.isfinite(days)]
+    return float(np.quantile(days, 1.0 - share)) if days.size else float("nan")

@@ -34,10 +34,12 @@ the book chooses among candidates by a backtest inside its own history:
    fall through (the book's share of cancelled bookings, at least 5%).
 
 When the history cannot support a backtest (too short, too few clients, or one outcome
-only), the fallback is recency by rank, ``p = u^k`` with u the client's rank of days since
-in (0, 1] and k = (1 - s)/s so that the mean is s, the business's share of lapsed clients
-(clients first seen a horizon ago or more with no session in the last horizon; else a
-purchase model's mean P(no purchase); else 50%). It ranks exactly as recency does.
+only), the fallback is recency on a log-logistic curve, d^2 / (d^2 + c^2) for d days since,
+50% at the days c that a share s of the clients exceed: s is the business's share of
+lapsed clients (of the clients first seen a window ago or more, the share with no session
+in the window, the window being the horizon or half the history; else a purchase model's
+mean P(no purchase); else 50%). It ranks exactly as recency does, and the template can
+compute it with native formulas.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from .models.discounted import DAYS_PER_MONTH
 from .units import UNIT_DAYS
 from ..book.settings import Settings
 
-FALLBACK = "recency by rank"
+FALLBACK = "recency without a backtest"
 MODELS = (BetaGeo, ModifiedBetaGeo)
 #: Candidates in order of simplicity (ties go to the simpler one).
 CANDIDATES = ("recency", "rhythm", "warning signs", "BG/NBD", "MBG/NBD", "logistic",
@@ -196,7 +198,7 @@ def learn_churn(clients_ids, sessions: pd.DataFrame, contacts: pd.DataFrame | No
             X_past = _candidate_inputs(past, models_cut, h, unit_days, cut, done)
             backtest = _backtest(X_past, y)
     if not backtest or not any("auc" in v for v in backtest.values()):
-        p, share, source = _fallback(now, models_now, H, unit_days, as_of, done)
+        p, share, source = _fallback(now, models_now, H, unit_days, span)
         probability.loc[now.index] = _booked(p, now, sessions, as_of, H)
         message = (f"Churn risk (no completed session in {settings.churn_horizon_months:g} "
                    f"months): {FALLBACK}, scaled to {share:.0%} lapsed ({source}), because "
@@ -376,13 +378,18 @@ def _booked(p: np.ndarray, now: pd.DataFrame, sessions: pd.DataFrame, as_of, H: 
     return np.where(has, np.asarray(p) * fails, p)
 
 
-def _fallback(now: pd.DataFrame, models: dict, H: float, unit_days: float, as_of, done):
-    """Recency by rank scaled to the business's share of lapsed clients: (p, share, source)."""
-    old = now["age"] >= H
-    if old.sum() >= MIN_EACH:
-        share = float((now.loc[old, "days"] >= H).mean())
-        source = "clients first seen a horizon ago or more with no session since"
-    else:
+def _fallback(now: pd.DataFrame, models: dict, H: float, unit_days: float, span: float):
+    """Recency scaled to the business's share of lapsed clients: (p, share, source).
+
+    :func:`clv_xl.engine.churn.recency_probability`, 50% at the days since that about that
+    share of clients exceed; the share over a window of the horizon or half the history
+    when shorter, else a purchase model's mean P(no purchase), else 50%. The template can
+    compute the same natively (docs/churn-risk.md)."""
+    window = min(H, span / 2.0)
+    share = churn.lapsed_share(now["age"], now["days"], window)
+    source = (f"clients first seen {window:.0f} days ago or more with no session since"
+              if np.isfinite(share) and (now["age"] >= window).sum() >= MIN_EACH else "")
+    if not source:
         share, source = 0.5, "no history to tell, so 50%"
         for name in ("MBG/NBD", "BG/NBD"):
             if name in models:
@@ -391,5 +398,5 @@ def _fallback(now: pd.DataFrame, models: dict, H: float, unit_days: float, as_of
                     share, source = float(p.mean()), f"{name}'s mean P(no purchase)"
                     break
     share = float(np.clip(share, 0.01, 0.99))
-    u = (rankdata(now["days"].to_numpy()) - 0.5) / len(now)
-    return u ** ((1.0 - share) / share), share, source
+    center = churn.recency_center(now["days"], share)
+    return np.asarray(churn.recency_probability(now["days"].to_numpy(), center)), share, source
