@@ -145,9 +145,27 @@ def lapsed_share(age_days, days_since, window_days) -> float:
     return float(np.mean(days[old] >= window_days)) if old.any() else float("nan")
 
 
-def recency_center(days_since, share: float) -> float:
-    """The days since at which :func:`recency_probability` is 50%: the (1 - share) quantile
-    of the clients' days since, so about ``share`` of them are above it."""
+def recency_center(days_since, share: float, steps: int | None = None,
+                   shape: float = 2.0) -> float:
+    """The days c at which :func:`recency_probability` is 50%, chosen so the clients' mean
+    probability is ``share``.
+
+    Starts at the (1 - share) quantile of days since and corrects it ``steps`` times by
+    c <- c (mean p / share)^(1/shape) (each step one AVERAGE over the clients, so the
+    template can do it natively); ``steps`` None solves the mean exactly."""
     days = np.asarray(days_since, dtype=float)
     days = days[np.isfinite(days)]
-    return float(np.quantile(days, 1.0 - share)) if days.size else float("nan")
+    if not days.size or not 0.0 < share < 1.0:
+        return float("nan")
+    center = max(float(np.quantile(days, 1.0 - share)), 1.0)
+    mean = lambda c: float(np.mean(recency_probability(days, c, shape)))  # noqa: E731
+    if steps is None:
+        from scipy.optimize import brentq
+
+        low, high = 1e-3, 10.0 * max(float(days.max()), 1.0)
+        if mean(low) <= share or mean(high) >= share:
+            return center
+        return float(brentq(lambda c: mean(c) - share, low, high, xtol=1e-6))
+    for _ in range(steps):
+        center *= (mean(center) / share) ** (1.0 / shape)
+    return center
