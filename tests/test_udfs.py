@@ -698,3 +698,25 @@ def test_fuzz_table_formulas_never_raise(data):
 
 def test_lifecycle_stage_blank_score_is_the_default():
     assert call("LIFECYCLE_STAGE", 3, 10, 30, None) == call("LIFECYCLE_STAGE", 3, 10, 30)
+
+
+# --------------------------------------------------------------------------- CHURN_PROBABILITY
+
+def test_churn_probability_spills_the_learned_churn_risk():
+    result = call("CHURN_PROBABILITY", GOOD_SESSIONS, AS_OF)
+    reference = _reference_metrics(GOOD_SESSIONS, Settings(), AS_OF)
+    assert result[0] == ["Client ID", "Churn risk", "Risk band", "Stage", "Main reason"]
+    assert [row[0] for row in result[1:]] == list(reference["client_id"])
+    for row, (_, want) in zip(result[1:], reference.iterrows()):
+        if want["completed"] == 0:  # a prospect (C3 has only a booking): no churn risk yet
+            assert row[1:3] == ["", ""] and row[3] == "Prospect"
+            continue
+        assert row[1] == pytest.approx(want["churn_risk"], abs=1e-12)
+        assert 0.0 <= row[1] <= 1.0
+        assert row[2:] == [want["risk_band"], want["lifecycle_stage"], want["main_reason"]]
+
+
+def test_churn_probability_bad_sessions_give_a_message():
+    result = call("CHURN_PROBABILITY", [["Date", "Client ID", "Amount"], [DAY, "C1", 5.0]],
+                  AS_OF)
+    assert isinstance(result, str) and "Status" in result

@@ -86,7 +86,7 @@ CHURN_SIGNS = dict(
 @cell_formula(**CHURN_SIGNS)
 def CHURN_RISK(days_since, usual_interval=None, cancel_share=0.0, reply_rate_now=None,
                reply_rate_before=None, upcoming=False, settings=None):
-    """Churn risk from 0 to 1: overdue against the client's rhythm, cancellations and fewer replies, weighted (seed 001; docs/churn-risk.md)."""
+    """Warning-sign score from 0 to 1: overdue against the client's rhythm, cancellations and fewer replies, weighted (seed 001). Not a probability: CHURN_PROBABILITY gives the chance a client leaves (docs/churn-risk.md)."""
     return churn.churn_risk(days_since, usual_interval, cancel_share, reply_rate_now,
                             reply_rate_before, upcoming, settings)
 
@@ -146,6 +146,21 @@ def CLV_SUMMARY(sessions, as_of=None, settings=None):
     clients = pd.DataFrame({key: ids if key == "client_id" else None for key in CLIENTS.keys})
     metrics = client_figures(clients, sessions, None, settings, as_of)[0].reset_index()
     return metrics[list(SUMMARY_COLUMNS)].set_axis([LABELS[c] for c in SUMMARY_COLUMNS], axis=1)
+
+
+CHURN_COLUMNS = ("client_id", "churn_risk", "risk_band", "lifecycle_stage", "main_reason")
+
+
+@table_formula(sessions=SessionsRange(),
+               as_of=DateArg("as-of date", "Optional: the day to compute for (blank: the As-of date "
+                             "in settings, then today)."),
+               settings=SETTINGS)
+def CHURN_PROBABILITY(sessions, as_of=None, settings=None):
+    """Spills per client the chance of no completed session within the churn horizon (setting, default 12 months), learned by a backtest on these sessions, with band, stage and main reason (docs/churn-risk.md)."""
+    ids = pd.unique(sessions["client_id"])
+    clients = pd.DataFrame({key: ids if key == "client_id" else None for key in CLIENTS.keys})
+    metrics = client_figures(clients, sessions, None, settings, as_of)[0].reset_index()
+    return metrics[list(CHURN_COLUMNS)].set_axis([LABELS[c] for c in CHURN_COLUMNS], axis=1)
 
 
 # ------------------------------------------------------------------ probabilistic models
