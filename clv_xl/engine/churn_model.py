@@ -190,7 +190,8 @@ def learn_churn(clients_ids, sessions: pd.DataFrame, contacts: pd.DataFrame | No
         back = done[pd.to_datetime(done["date"]).dt.normalize() > cut]["client_id"]
         y = (~past.index.isin(pd.unique(back))).astype(float)
         if len(past) < MIN_CLIENTS:
-            why_not = f"only {len(past)} clients had a session before the backtest cut"
+            why_not = (f"only {len(past)} client{'s' * (len(past) != 1)} had a session "
+                       "before the backtest cut")
         elif min(y.sum(), len(y) - y.sum()) < MIN_EACH:
             why_not = "almost every client in the backtest did the same (came back or not)"
         else:
