@@ -179,7 +179,7 @@ def learn_churn(clients_ids, sessions: pd.DataFrame, contacts: pd.DataFrame | No
 
     first = pd.to_datetime(done["date"]).min().normalize()
     span = float((as_of - first).days)
-    h = float(np.floor(min(H, span / 2.0)))
+    h = H if span / 2.0 >= H else float(np.floor(span / 2.0))
     models_now = _fit_models(done, as_of, unit_days)
     backtest, why_not = {}, ""
     if h < MIN_BACKTEST_DAYS:
