@@ -48,7 +48,7 @@ def test_template_builds_the_empty_book_and_the_demo(tmp_path):
     assert empty["Sessions"].max_row < demo["Sessions"].max_row
     assert "xlwings.conf" in empty.sheetnames
     assert (tmp_path / "clv_template.xlsm").stat().st_size > 0
-    assert (tmp_path / "vba" / "RecomputeCLV.bas").read_text().count("RunPython") >= 1
+    assert (tmp_path / "vba" / "ClvRecompute.bas").read_text().count("RunPython") >= 1
 
 
 def test_summary_of_a_csv_lists_bad_rows_and_computes_the_rest(tmp_path):

@@ -20,7 +20,7 @@ from clv_xl.template.macro import (  # noqa: E402
 from tests.helpers.workbook_compare import differences  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMITTED_BAS = ROOT / "workbook" / "vba" / "RecomputeCLV.bas"
+COMMITTED_BAS = ROOT / "workbook" / "vba" / f"{MODULE}.bas"
 COMMITTED_XLSM = ROOT / "workbook" / "clv_template.xlsm"
 COMMAND = "import clv_xl.batch.excel_book as b; b.recompute_caller()"
 
@@ -156,7 +156,8 @@ def test_without_the_add_in_the_button_explains_and_changes_nothing(books):
     app = click(books[1], "Start", installed=False)
     ((kind, prompt, title, _style),) = app.dialogs
     assert kind.lower() == "msgbox" and "clv-xl" in title
-    assert "pip install clv-xl" in prompt and "xlwings addin install" in prompt
+    assert "pip install ." in prompt and "xlwings addin install" in prompt
+    assert "pip install clv-xl" not in prompt  # not on the public index
     assert "Cannot run the macro" in prompt
     assert app.sheet("Forecast").value("A2") is None
 
@@ -165,5 +166,6 @@ def test_the_start_sheet_says_what_to_do_without_the_add_in(books):
     ws = load_workbook(books[0])["Start"]
     (title,) = [c for c in ws["B"] if c.value == "Recompute button"]
     note = ws.cell(title.row + 1, 2).value
-    assert "xlwings addin install" in note and "pip install clv-xl" in note
+    assert "xlwings addin install" in note and "pip install ." in note
+    assert "pip install clv-xl" not in note
     assert "add-in is missing" in note

@@ -183,7 +183,7 @@ class DateArg:
 
 
 # ------------------------------------------------------------------ model parameters
-MODEL_PARAMETER_NAMES = ("r", "alpha", "a", "b", "p", "q", "gamma")
+MODEL_PARAMETER_NAMES = ("r", "alpha", "a", "b", "p", "q", "gamma", "beta")
 TIME_UNIT_ROW = "time unit (days)"
 _TABLE_KEYS = {fold(n): n for n in MODEL_PARAMETER_NAMES + (TIME_UNIT_ROW,)}
 
@@ -230,8 +230,8 @@ def parameter_table(cells: np.ndarray, label: str = "parameters") -> dict:
             continue
         found[key] = _positive(f"{key} in the parameter table", estimate)
     if not found:
-        raise ArgumentError(f"{label}: no parameter names (r, alpha, a, b, p, q, gamma) in the "
-                            "first column; give the CLV_FIT table")
+        raise ArgumentError(f"{label}: no parameter names (r, alpha, a, b, p, q, gamma, beta) in "
+                            "the first column; give the CLV_FIT or SBG_FIT table")
     return found
 
 
@@ -316,3 +316,36 @@ class TextChoice:
 MODEL_CHOICE = TextChoice(
     "model", 'Optional: "BG/NBD" (default) or "MBG/NBD" (clients may also drop out right '
     "after their first purchase).", ("BG/NBD", "MBG/NBD"))
+
+
+@dataclass(frozen=True)
+class CohortCounts:
+    """Members still active at the start of each period: one cohort as a column or a row, or
+    several cohorts as rows (each cohort's row ends at its first blank cell).
+
+    ``convert`` gives a list of count lists, the first number of each being the cohort's size.
+    """
+
+    label: str
+    doc: str
+
+    def convert(self, value) -> list:
+        cells = grid(value)
+        if cells.shape[1] == 1 and cells.shape[0] > 1:
+            cells = cells.T
+        cohorts = []
+        for row in cells:
+            counts = []
+            for cell in row:
+                if is_blank(cell):
+                    break
+                reason = Number(self.label, "").reason(cell)
+                if reason:
+                    raise ArgumentError(reason)
+                counts.append(float(cell))
+            if counts:
+                cohorts.append(counts)
+        if not cohorts:
+            raise ArgumentError(f"{self.label}: give the members active at the start of each "
+                                "period, the cohort's size first")
+        return cohorts

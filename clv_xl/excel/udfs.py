@@ -63,8 +63,8 @@ def TLV(avg_sale, purchases_per_period, periods, referrals=0.0, referral_value=N
     retention_rate=Number("retention rate", "Share of clients kept each period, e.g. 80%.",
                           fraction=True),
     discount_rate=Number("discount rate", "Discount rate per period, e.g. 10%.", fraction=True),
-    periods=Number("periods", "Optional: the horizon in periods (blank: no end).",
-                   default=np.nan),
+    periods=Number("periods", "Optional: the horizon in periods (blank: no end; 2.5 "
+                   "interpolates between 2 and 3).", default=np.nan),
 )
 def RETENTION_CLV(margin_per_period, retention_rate, discount_rate, periods=None):
     """Lifetime value from margin, retention and discount: m x r / (1 + d - r) with no end (Gupta & Lehmann 2003), or the discounted sum over a horizon."""
@@ -360,3 +360,97 @@ def CLV_FIT(sessions, as_of=None, time_unit=None):
 def _short(error, limit: int = 160) -> str:
     text = str(error)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+# ------------------------------------------------------------------ memberships: sBG
+# SBG_FIT, SBG_RETENTION, SBG_SURVIVAL, MEMBER_LIFETIME and MEMBER_TLV: thin layers over
+# clv_xl.engine.models.sbg (Fader & Hardie 2007, 2010), for contract businesses: gyms, passes,
+# subscriptions. Periods are the contract's (months or years). docs/memberships.md explains them.
+
+from .args import CohortCounts  # noqa: E402
+from ..engine.models import ShiftedBetaGeometric  # noqa: E402
+
+SBG_PARAMETERS = dict(
+    alpha=ModelParameter("alpha", "sBG alpha: first shape of the churn-probability beta (a number "
+                         "more than 0). Or give the SBG_FIT table here and leave beta out."),
+    beta=ModelParameter("beta", "Optional when alpha is the SBG_FIT table: sBG beta, second "
+                        "shape of the churn-probability beta."),
+)
+RENEWALS = Number("renewals", "Optional: how many times the member has renewed (0: still in the "
+                  "first period). Blank: a member about to sign up.", default=-1.0)
+DISCOUNT = Number("discount rate", "Optional: discount rate per period, e.g. 10% (blank: none).",
+                  fraction=True, default=0.0)
+OWN_VALUE = -1.0  # a blank referral value: each referral is worth the member's own value
+NEVER_LEAVE = ("with alpha at or below 1 some members never leave: give a discount rate "
+               "for a finite value")
+
+
+def _sbg(alpha, beta) -> ShiftedBetaGeometric:
+    return ShiftedBetaGeometric(params=resolve_parameters(dict(alpha=alpha, beta=beta)))
+
+
+def _whole_number(name, values):
+    return [(values != np.round(values), f"{name} must be a whole number")]
+
+
+@table_formula(active=CohortCounts(
+    "active members", "Members active at the start of each period, the cohort's size first "
+    "(a column or a row); or one row per cohort, each ending at its first blank."))
+def SBG_FIT(active):
+    """Spills the sBG retention model fitted to cohorts' active-member counts: alpha, beta with standard errors, the log-likelihood and the expected lifetime (Fader & Hardie 2007). Feed it to SBG_RETENTION, SBG_SURVIVAL, MEMBER_LIFETIME."""
+    try:
+        model = ShiftedBetaGeometric().fit(active)
+    except ValueError as error:  # ModelFitError included
+        raise ArgumentError(_short(error)) from None
+    rows = [(k, model.params_[k], model.se_[k]) for k in ("alpha", "beta")]
+    rows += [("log-likelihood sBG", model.loglik_, np.nan),
+             ("members", model.n_members_, np.nan),
+             ("expected lifetime (periods)", model.expected_lifetime(), np.nan)]
+    table = pd.DataFrame(rows, columns=CLV_FIT_COLUMNS, dtype=object)
+    return table.replace({np.inf: "no end (alpha <= 1)"})
+
+
+@cell_formula(period=Number("period", "The renewal: 1 is the first renewal, into period 2 "
+                            "counted from 1... (a whole number, 1 or more).", minimum=1.0),
+              **SBG_PARAMETERS)
+def SBG_RETENTION(period, alpha, beta=None):
+    """Share of members active in the period before who renew into this one: (beta + t - 1) / (alpha + beta + t - 1), rising with t (sBG, Fader & Hardie 2007). Parameters: alpha, beta, or the SBG_FIT table in alpha."""
+    model = _sbg(alpha, beta)
+    return _by_cell("SBG_RETENTION", (period,), _whole_number("period", period), model.retention)
+
+
+@cell_formula(periods=Number("periods", "Periods since the cohort started (a whole number, "
+                             "0 or more)."), **SBG_PARAMETERS)
+def SBG_SURVIVAL(periods, alpha, beta=None):
+    """Share of a new cohort still a member after t periods: B(alpha, beta + t) / B(alpha, beta) (sBG, Fader & Hardie 2007). Parameters: alpha, beta, or the SBG_FIT table in alpha."""
+    model = _sbg(alpha, beta)
+    return _by_cell("SBG_SURVIVAL", (periods,), _whole_number("periods", periods), model.survival)
+
+
+@cell_formula(unbounded=NEVER_LEAVE, **SBG_PARAMETERS, renewals=RENEWALS, discount_rate=DISCOUNT)
+def MEMBER_LIFETIME(alpha, beta=None, renewals=None, discount_rate=0.0):
+    """Periods a member will still pay, the next renewal's included, discounted if a rate is given (sBG DERL, Fader & Hardie 2010, eq. 6); blank renewals: a new member's whole lifetime. Parameters: alpha, beta, or the SBG_FIT table in alpha."""
+    model = _sbg(alpha, beta)
+    return _by_cell("MEMBER_LIFETIME", (renewals, discount_rate), _whole_number("renewals", renewals),
+                    lambda n, d: model.discounted_expected_residual_lifetime(d, n))
+
+
+@cell_formula(unbounded=NEVER_LEAVE,
+              fee=Number("fee per period", "What a member pays per period."),
+              **SBG_PARAMETERS, renewals=RENEWALS, discount_rate=DISCOUNT,
+              referrals=Number("referrals", "Optional: members this member sends you (default 0).",
+                               default=0.0),
+              referral_value=Number("referral value", "Optional: the value of each referral "
+                                    "(blank: the member's own value).", default=OWN_VALUE))
+def MEMBER_TLV(fee, alpha, beta=None, renewals=None, discount_rate=0.0, referrals=0.0,
+               referral_value=None):
+    """Total life value of a member: fee per period x periods retained, the periods from the fitted sBG lifetime (MEMBER_LIFETIME) instead of a guess, plus referrals (seed 000). Parameters: alpha, beta, or the SBG_FIT table in alpha."""
+    model = _sbg(alpha, beta)
+
+    def compute(fee, n, d, referrals, referral_value):
+        periods = model.discounted_expected_residual_lifetime(d, n)
+        each = np.where(referral_value == OWN_VALUE, np.nan, referral_value)
+        return formulas.tlv(fee, 1.0, periods, referrals, each)
+
+    return _by_cell("MEMBER_TLV", (fee, renewals, discount_rate, referrals, referral_value),
+                    _whole_number("renewals", renewals), compute)

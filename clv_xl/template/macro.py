@@ -1,15 +1,21 @@
 """The macro-enabled template: the .xlsx plus a VBA module and a Recompute button (pyOpenVBA).
 
 ``build_macro_template(xlsx_path, xlsm_path)`` copies the book, gives it a VBA project holding
-the module in ``vba/RecomputeCLV.bas`` (shipped in this package; ``workbook/vba/`` holds the
-committed copy, checked equal by a test), and puts a form-control button labelled "Recompute",
-bound to the macro ``RecomputeCLV``, on the Start and Dashboard sheets. docs/button.md explains
-the button and why the macro calls the xlwings add-in by name.
+the module ``ClvRecompute`` in ``vba/ClvRecompute.bas`` (shipped in this package;
+``workbook/vba/`` holds the committed copy, checked equal by a test), and puts a form-control
+button labelled "Recompute", bound to the macro ``RecomputeCLV``, on the Start and Dashboard
+sheets. The module is not named like the macro: Excel cannot resolve a macro name that is also
+a module name. docs/button.md explains the button and why the macro calls the xlwings add-in by
+name; docs/excel-compatibility.md what the tests prove about the file.
 
-pyOpenVBA (6.5) rewrites every sheet when it adds a button, and two of its slips are undone
-here: a worksheet that uses ``r:id`` without declaring the ``r`` prefix (Start, which had no
-drawing before), and a sheet's existing drawing replaced by the button's, which drops the
-Dashboard charts. ``_repair`` puts the original anchors back next to the button.
+pyOpenVBA (6.5) leaves a few things as Excel would not accept or write them; ``_repair`` undoes
+them: the main part's content type stays that of a .xlsx (Excel refuses such a .xlsm); a
+worksheet uses ``r:id`` without declaring the ``r`` prefix (Start, which had no drawing
+before); a sheet's existing drawing is replaced by the button's, which drops the Dashboard
+charts (the original anchors go back next to the button, every prefix they use declared); the
+button's control properties carry empty ``fmlaLink``/``fmlaRange`` attributes; and the VBA
+project keeps another Office build's version and compiled code, where MS-OVBA 2.3.4.1 asks a
+writer for version 0xFFFF and no performance cache.
 """
 
 from __future__ import annotations
@@ -18,10 +24,11 @@ import re
 import shutil
 import tempfile
 import zipfile
+from xml.etree import ElementTree
 from importlib.resources import files
 from pathlib import Path, PurePosixPath
 
-MODULE = "RecomputeCLV"
+MODULE = "ClvRecompute"
 MACRO = "RecomputeCLV"
 BUTTON_TEXT = "Recompute"
 #: Where the button goes, in points from the sheet's top-left corner: (left, top, width, height).
@@ -36,7 +43,7 @@ _REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 
 def vba_source() -> str:
-    """The module's source as shipped: ``clv_xl/template/vba/RecomputeCLV.bas``, CRLF lines."""
+    """The module's source as shipped: ``clv_xl/template/vba/ClvRecompute.bas``, CRLF lines."""
     text = files("clv_xl.template").joinpath("vba", f"{MODULE}.bas").read_text(encoding="utf-8")
     return "\r\n".join(text.replace("\r\n", "\n").split("\n"))
 
@@ -44,7 +51,7 @@ def vba_source() -> str:
 def recompute_command() -> str:
     """The Python command the macro sends to xlwings' RunPython (read from the module)."""
     found = re.search(r'RECOMPUTE_COMMAND As String = "([^"]*)"', vba_source())
-    assert found, "RecomputeCLV.bas lost its RECOMPUTE_COMMAND"
+    assert found, f"{MODULE}.bas lost its RECOMPUTE_COMMAND"
     return found.group(1)
 
 
@@ -111,14 +118,21 @@ def _repair(original, patched, out) -> None:
         old_xml, new_xml = before[old_drawing].decode(), after[new_drawing][1].decode()
         kept = _children(old_xml)
         if "graphicFrame" in kept and "graphicFrame" not in new_xml:
-            fixed[new_drawing] = _merged_drawing(old_xml, _children(new_xml)).encode()
+            fixed[new_drawing] = _merged_drawing(old_xml, new_xml).encode()
             fixed[_rels_path(new_drawing)] = _merged_rels(
                 before.get(_rels_path(old_drawing)), after.get(_rels_path(new_drawing), (None, None))[1])
+    main_part = _main_part(after["_rels/.rels"][1].decode())
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for name, (info, data) in after.items():
             data = fixed.pop(name, data)
             if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", name):
                 data = _declare_r(data.decode()).encode()
+            elif name == "[Content_Types].xml":
+                data = _with_main_type(data.decode(), main_part, Path(out).suffix).encode()
+            elif re.fullmatch(r"xl/ctrlProps/ctrlProp\d+\.xml", name):
+                data = _without_empty_formulas(data.decode()).encode()
+            elif name == "xl/vbaProject.bin":
+                data = _as_written_by_a_writer(data)
             dst.writestr(info, data)
         for name, data in fixed.items():  # a drawing's rels part that was missing altogether
             dst.writestr(name, data)
@@ -181,16 +195,105 @@ def _children(xml: str) -> str:
     return body[start:end]
 
 
-def _merged_drawing(old_xml: str, new_children: str) -> str:
-    """The original drawing (charts) with the button's anchors appended."""
+def _merged_drawing(old_xml: str, new_xml: str) -> str:
+    """The original drawing (charts) with the button's anchors appended.
+
+    The anchors come from the button's drawing, whose root declares the prefixes they use
+    (``xdr``, ``a``); the original's root may not (openpyxl with lxml declares ``a`` on each
+    chart's ``a:graphic`` instead), so every declaration of the button drawing's root that the
+    original lacks is added to the merged root, and the result is parsed to prove it.
+    """
     body = re.sub(r"^\s*<\?xml[^>]*\?>\s*", "", old_xml)
     root = re.match(r"<[^>]*>", body).group(0)
-    extra = "".join(f' xmlns:{p}="{u}"' for p, u in (("xdr", _XDR), ("r", _R))
-                    if f"xmlns:{p}=" not in root)
+    declared = _declarations(root)
+    extra = ""
+    for prefix, uri in {**_declarations(_root_tag(new_xml)), "xdr": _XDR, "r": _R}.items():
+        if prefix not in declared:
+            extra += f' xmlns:{prefix}="{uri}"' if prefix else f' xmlns="{uri}"'
+        elif declared[prefix] != uri:
+            raise RuntimeError(f"drawing prefix {prefix!r} means {declared[prefix]} and {uri}")
     opened = root[:-1] + extra + ">"
     close = body[body.rstrip().rfind("</"):]
-    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + opened
-            + _children(old_xml) + new_children + close)
+    merged = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + opened
+              + _children(old_xml) + _children(new_xml) + close)
+    ElementTree.fromstring(merged.encode())  # raises on an undeclared prefix
+    return merged
+
+
+def _root_tag(xml: str) -> str:
+    return re.match(r"<[^>]*>", re.sub(r"^\s*<\?xml[^>]*\?>\s*", "", xml)).group(0)
+
+
+def _declarations(tag: str) -> dict[str, str]:
+    """Prefix ('' for the default namespace) -> namespace URI declared on one start tag."""
+    return {prefix: uri for prefix, uri in re.findall(r'\sxmlns(?::([\w.-]+))?="([^"]*)"', tag)}
+
+
+#: The content type of the workbook part, by the package's extension (ECMA-376 Part 1, 12.3.23;
+#: Excel refuses a .xlsm whose workbook part has the .xlsx type, and the other way round).
+MAIN_CONTENT_TYPES = {
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+    ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+    ".xltx": "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+    ".xltm": "application/vnd.ms-excel.template.macroEnabled.main+xml",
+}
+_OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+
+
+def _main_part(package_rels: str) -> str:
+    """The workbook part named by the package's ``_rels/.rels``."""
+    for kind, part in _relationships(package_rels, "").values():
+        if kind == _OFFICE_DOCUMENT:
+            return part
+    raise RuntimeError("the package names no workbook part")
+
+
+def _with_main_type(xml: str, main_part: str, suffix: str) -> str:
+    """``[Content_Types].xml`` with the workbook part's content type for ``suffix``."""
+    wanted = MAIN_CONTENT_TYPES[suffix.lower()]
+    pattern = re.compile(r'<Override\b[^>]*\bPartName="/' + re.escape(main_part) + r'"[^>]*>')
+    tag = pattern.search(xml)
+    if tag is None:
+        raise RuntimeError(f"[Content_Types].xml has no entry for /{main_part}")
+    new_tag = re.sub(r'\bContentType="[^"]*"', f'ContentType="{wanted}"', tag.group(0))
+    return xml[:tag.start()] + new_tag + xml[tag.end():]
+
+
+def _without_empty_formulas(xml: str) -> str:
+    """A control's properties without the empty ``fmlaLink``/``fmlaRange`` Excel never writes."""
+    return re.sub(r'\s(?:fmlaLink|fmlaRange)=""', "", xml)
+
+
+#: ``_VBA_PROJECT`` as MS-OVBA 2.3.4.1 asks a writer for it: Reserved1 0x61CC, Version 0xFFFF
+#: ("MUST be 0xFFFF on write"), Reserved2 0x00, Reserved3 (as in the spec's example 3.1.1),
+#: and no PerformanceCache ("MUST NOT be present on write").
+WRITER_VBA_PROJECT = bytes.fromhex("cc61ffff000100")
+
+
+def _as_written_by_a_writer(vba_project_bin: bytes) -> bytes:
+    """The VBA project with no compiled state: version 0xFFFF, and every module as source only.
+
+    With version 0xFFFF Office ignores every performance cache and compiles from the source
+    (MS-OVBA 1.6); the modules that the blank project pyOpenVBA starts from still carry
+    another build's compiled code (ThisWorkbook, Sheet1), so they are rewritten as source
+    (MODULEOFFSET 0) too. (pyOpenVBA's own save zeroes the cache but keeps its length and the
+    version of the build that made its blank project.)
+    """
+    from pyopenvba.cfb import CFB
+    from pyopenvba.vba import (compress, parse_vba_project, serialize_dir_stream,
+                               write_back_modules)
+
+    cfb = CFB.from_bytes(vba_project_bin)
+    project = parse_vba_project(cfb)
+    for module in project.modules:
+        if module.text_offset:
+            module.source  # (loaded before the stream is replaced)
+            module.dirty = True
+    write_back_modules(cfb, project)
+    if project.dir_structure_dirty:
+        cfb.write_stream_in_storage("VBA", "dir", compress(serialize_dir_stream(project)))
+    cfb.write_stream_in_storage("VBA", "_VBA_PROJECT", WRITER_VBA_PROJECT)
+    return cfb.to_bytes()
 
 
 def _merged_rels(old: bytes | None, new: bytes | None) -> bytes:
@@ -229,7 +332,7 @@ def _unescape(text: str) -> str:
 
 
 def write_vba_sources(folder) -> Path:
-    """Write the module as ``folder/RecomputeCLV.bas`` (the committed copy in workbook/vba)."""
+    """Write the module as ``folder/ClvRecompute.bas`` (the committed copy in workbook/vba)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{MODULE}.bas"

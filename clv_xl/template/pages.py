@@ -76,15 +76,20 @@ NOTES = (
     ("Formulas", "Every figure is a native formula (SUMIFS, COUNTIFS, MAXIFS): it works in "
      "Excel 2019, Excel 365 and LibreOffice with nothing installed."),
     ("clv-xl functions", "For the extra worksheet functions (=CLV(...), =CHURN_RISK(...), "
-     "=CLV_SUMMARY(...)): pip install clv-xl, then xlwings addin install; in the xlwings "
-     "ribbon tab click Import Functions. This book already tells xlwings where they are "
-     "(hidden sheet xlwings.conf: UDF Modules = clv_xl.excel.udfs)."),
+     "=CLV_SUMMARY(...)), once per computer: in a command prompt, in the clv-xl folder, "
+     "pip install . then xlwings addin install. In Excel: File > Options > Trust Center > "
+     "Trust Center Settings > Macro Settings, tick Trust access to the VBA project object "
+     "model. Then in this book saved as .xlsm (or clv_template.xlsm): Alt+F11, Tools > "
+     "References, tick xlwings, OK; and in the xlwings ribbon tab click Import Functions. This "
+     "book already tells xlwings where they are (hidden sheet xlwings.conf: UDF Modules = "
+     "clv_xl.excel.udfs)."),
     ("Recompute button", "In the macro-enabled copy of this book (clv_template.xlsm), the "
      "Recompute button here and on the Dashboard reads Clients, Sessions and Contacts and fills "
      "Forecast and Issues; progress shows in the status bar. It needs Python once per computer: "
-     "pip install clv-xl, then xlwings addin install, then restart Excel and enable macros. If "
-     "the add-in is missing, the button says so in a message box and changes nothing. Without "
-     "Excel macros: clv-xl recompute BOOK.xlsx on the command line."),
+     "in a command prompt, in the clv-xl folder, pip install . then xlwings addin install, "
+     "then restart Excel and enable macros. If the add-in is missing, the button says so in a "
+     "message box and changes nothing. Without Excel macros: clv-xl recompute BOOK.xlsx on "
+     "the command line."),
 )
 
 
