@@ -380,6 +380,10 @@ def test_recompute_shows_the_model_choice_and_both_churn_measures(book, demo, ca
                                1.0 - got.loc[bought, "P(alive)"].astype(float), rtol=1e-12)
     status = load_workbook(book)["Forecast"]["A2"].value
     assert status.endswith(model.message)
+    # Start shows this line: how churn risk was learned and how well it did in the backtest
+    _, churn = client_figures(demo.clients, demo.sessions, demo.contacts, settings)
+    assert f"{churn.message} {model.message}" in status
+    assert churn.method in status and "backtest" in status and "AUC" in status
     assert f"{model.model.split(' + ')[0]} chosen: " in status and "time unit weeks" in status
 
 

@@ -147,3 +147,20 @@ def test_demo_book_has_no_contradictions():
     assert (model.loc[risky, "p_alive"].round(2) < 1.0).all()
     # the warning signs still explain: a reason for every client with a warning score
     assert (figures.loc[figures["warning_score"] > 0, "main_reason"] != "No warning signs").all()
+
+
+def test_a_model_that_fits_at_the_cut_but_not_today_is_passed_over(monkeypatch):
+    """The backtest may prefer a purchase model that cannot be fitted on today's history
+    (it happened on the demo as of 2026-03-31): the next best candidate is used."""
+    import clv_xl.engine.churn_model as churn_model
+
+    fit = churn_model._fit_models
+    monkeypatch.setattr(churn_model, "_fit_models",
+                        lambda done, date, unit_days: {} if date == AS_OF
+                        else fit(done, date, unit_days))
+    ids, sessions = simulate("one-time heavy", n=800, seed=4)
+    book = sessions[sessions["date"] <= AS_OF]
+    result = churn_model.learn_churn(ids, book, None, AS_OF, Settings())
+    assert result.method in ("recency", "rhythm", "warning signs", "logistic")
+    assert "auc" in result.backtest["MBG/NBD"]  # it was backtested, then passed over
+    assert result.probability.dropna().between(0, 1).all()

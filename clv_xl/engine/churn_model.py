@@ -24,8 +24,9 @@ the book chooses among candidates by a backtest inside its own history:
    A one-feature logistic is Platt scaling (Platt 1999): it keeps the candidate's ranking
    and calibrates it.
 3. Out-of-fold predictions (5 folds of clients) give each candidate's AUC and Brier score.
-   Among the candidates whose AUC is at least recency's, the lowest Brier score wins; it is
-   refitted on all clients at the cut and applied to the clients as of ``as_of``.
+   Among the candidates whose AUC is at least recency's, the lowest Brier score wins (the
+   next when its purchase model cannot be fitted as of ``as_of``); it is refitted on all
+   clients at the cut and applied to the clients as of ``as_of``.
 4. When h is shorter than the horizon, the probabilities are shifted (one constant on the
    logit scale, which keeps the ranking) so that their mean moves by as much as the
    purchase model's mean P(no purchase) moves from h to the horizon (it falls: a longer
@@ -196,7 +197,7 @@ def learn_churn(clients_ids, sessions: pd.DataFrame, contacts: pd.DataFrame | No
             why_not = "almost every client in the backtest did the same (came back or not)"
         else:
             models_cut = _fit_models(done, cut, unit_days)
-            X_past = _candidate_inputs(past, models_cut, h, unit_days, cut, done)
+            X_past = _candidate_inputs(past, models_cut, h, unit_days)
             backtest = _backtest(X_past, y)
     if not backtest or not any("auc" in v for v in backtest.values()):
         p, share, source = _fallback(now, models_now, H, unit_days, span)
@@ -206,8 +207,9 @@ def learn_churn(clients_ids, sessions: pd.DataFrame, contacts: pd.DataFrame | No
                    f"{why_not or 'no candidate could be backtested'}.")
         return ChurnResult(probability, FALLBACK, H, 0.0, backtest, message, rhythm, share)
 
-    method = _choose(backtest)
-    X_now = _candidate_inputs(now, models_now, h, unit_days, as_of, done)
+    X_now = _candidate_inputs(now, models_now, h, unit_days)
+    # the best that can also be computed today (a model that fitted at the cut may not now)
+    method = next(n for n in _ranked(backtest) if n in X_now)
     weights, scale = _fit_logistic(X_past[method], y)
     z = _logit_of(X_now[method], weights, scale)
     shift_note = ""
@@ -254,8 +256,7 @@ def _model_no_purchase(model, features: pd.DataFrame, h_days: float, unit_days: 
     return p
 
 
-def _candidate_inputs(f: pd.DataFrame, models: dict, h_days: float, unit_days: float, date,
-                      done) -> dict:
+def _candidate_inputs(f: pd.DataFrame, models: dict, h_days: float, unit_days: float) -> dict:
     """Feature matrices per candidate, for the clients of ``f``."""
     log_days = np.log1p(f["days"].to_numpy())
     ratio = np.log((f["days"].to_numpy() + 1.0) / f["rhythm"].to_numpy())
@@ -296,11 +297,12 @@ def _backtest(inputs: dict, y: np.ndarray) -> dict:
     return scores
 
 
-def _choose(backtest: dict) -> str:
-    """The lowest Brier score among the candidates at least as good as recency in AUC."""
+def _ranked(backtest: dict) -> list[str]:
+    """The candidates at least as good as recency in AUC, lowest Brier score first (ties:
+    the simpler one); recency itself is always among them."""
     floor = backtest["recency"]["auc"]
     ok = [n for n in CANDIDATES if "auc" in backtest[n] and backtest[n]["auc"] >= floor]
-    return min(ok, key=lambda n: (round(backtest[n]["brier"], 4), CANDIDATES.index(n)))
+    return sorted(ok, key=lambda n: (round(backtest[n]["brier"], 4), CANDIDATES.index(n)))
 
 
 # ------------------------------------------------------------------ logistic regression
