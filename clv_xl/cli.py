@@ -1,32 +1,65 @@
-"""The ``clv-xl`` command: demo, template, summary, recompute."""
+"""The ``clv-xl`` command: demo, template, summary, recompute, lite."""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import os
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 from . import __version__
-from .book.io import BookError, BookReader, read_table, write_tables
+from .book.io import BookError, BookReader, write_tables
 from .demo import demo_data
 from .engine.metrics import client_figures
-from .report import text_report
-from .book.schema import CLIENTS, LABELS, SESSIONS
+from .report import DAY_KEYS, text_report
+from .book.schema import CLIENTS, INPUT_SHEETS, LABELS
 from .book.settings import Settings, SettingsError
 from .template import build_books, build_template
-from .book.validate import SchemaError, validate_sheet
+from .book.validate import SchemaError
+
+#: Set this variable to see the Python traceback of an unexpected error.
+DEBUG_VARIABLE = "CLV_XL_DEBUG"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if not os.environ.get(DEBUG_VARIABLE):
+        sys.unraisablehook = _quiet  # a writer cleaned up after an error prints no traceback
     try:
         return args.run(args)
-    except (BookError, SchemaError, SettingsError, OSError) as error:
-        print(f"clv-xl: error: {error}", file=sys.stderr)
-        return 1
+    except (BookError, SchemaError, SettingsError) as error:
+        return _fail(str(error))
+    except OSError as error:
+        where = f" ({error.filename})" if getattr(error, "filename", None) else ""
+        return _fail(f"{error.strerror or error}{where}")
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except MemoryError:
+        return _fail("out of memory: the file is too large for this computer")
+    except Exception as error:  # noqa: BLE001 - no traceback reaches a user
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        return _fail(f"could not finish ({type(error).__name__}: {_first_line(error)}); "
+                     f"set {DEBUG_VARIABLE}=1 to see the details, and please report it")
+
+
+def _quiet(unraisable) -> None:
+    """Errors Python can only report (in a generator's cleanup): the command has already said
+    what went wrong in one line."""
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"clv-xl: error: {_first_line(message)}", file=sys.stderr)
+    return code
+
+
+def _first_line(error) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:400] if lines else type(error).__name__
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,12 +82,30 @@ def _parser() -> argparse.ArgumentParser:
                           help="also build clv_demo.xlsx, filled with the demo studio")
     template.set_defaults(run=run_template)
 
-    summary = commands.add_parser("summary", help="per-client figures from a CSV or a book")
-    summary.add_argument("source", type=Path, help="SESSIONS.csv or BOOK.xlsx")
+    summary = commands.add_parser(
+        "summary", help="per-client figures from a book, a sessions CSV or an export")
+    summary.add_argument("source", type=Path, help="BOOK.xlsx, SESSIONS.csv or an export "
+                         "(CSV or xlsx of a booking, shop or payment system)")
     summary.add_argument("--as-of", help="the day to compute for, YYYY-MM-DD (default: the "
                          "book's as-of setting, else today)")
     summary.add_argument("--out", type=Path, help="write the table to this .csv or .xlsx")
+    summary.add_argument("--margin", help="gross margin, e.g. 60%% (default: the book's "
+                         "Settings, else 60%%)")
+    summary.add_argument("--acquisition-cost", help="what winning a client costs, where the "
+                         "book gives none (default: the book's Settings, else 50)")
+    summary.add_argument("--currency", help="shown beside money (default: the book's, else USD)")
+    _export_options(summary)
     summary.set_defaults(run=run_summary)
+
+    importer = commands.add_parser(
+        "import", help="append an export's clients and sessions to a book")
+    importer.add_argument("export", type=Path, help="the export: CSV or xlsx")
+    importer.add_argument("--into", type=Path, required=True, metavar="BOOK",
+                          help="the book to append to (.xlsx or .xlsm)")
+    importer.add_argument("--out", type=Path, help="write the result to this file and leave "
+                          "the book untouched (default: replace the book, keeping BOOK.bak)")
+    _export_options(importer)
+    importer.set_defaults(run=run_import)
 
     recompute = commands.add_parser(
         "recompute", help="fill the Forecast and Issues sheets of a book (headless)")
@@ -64,7 +115,24 @@ def _parser() -> argparse.ArgumentParser:
     recompute.add_argument("--out", type=Path, help="write the result to this file and leave "
                            "the book untouched (default: replace the book, keeping BOOK.bak)")
     recompute.set_defaults(run=run_recompute)
+
+    lite = commands.add_parser(
+        "lite", help="write main.py and requirements.txt for xlwings Lite (Mac, Excel on the web)")
+    lite.add_argument("--out", type=Path, default=Path("clv-lite"),
+                      help="folder for the two files (default: ./clv-lite)")
+    lite.add_argument("--requirement", help="the clv-xl line of requirements.txt, e.g. a wheel's "
+                      "URL (default: clv-xl==this version)")
+    lite.set_defaults(run=run_lite)
     return parser
+
+
+def run_lite(args) -> int:
+    from .lite.files import write_lite_files
+
+    for path in write_lite_files(args.out, args.requirement):
+        print(f"wrote {path}")
+    print("Paste them into the xlwings Lite editor: docs/lite.md has the three steps.")
+    return 0
 
 
 def run_demo(args) -> int:
@@ -73,7 +141,7 @@ def run_demo(args) -> int:
 
     data = demo_data(seed=args.seed, n_clients=args.clients)
     settings = Settings(as_of=data.as_of)
-    metrics, churn = client_figures(data.clients, data.sessions, data.contacts, settings)
+    metrics, _ = client_figures(data.clients, data.sessions, data.contacts, settings)
     args.out.mkdir(parents=True, exist_ok=True)
     book = args.out / "clv_demo.xlsx"
     blank = build_template(args.out / ".clv_demo.unfilled.xlsx", data)
@@ -96,33 +164,163 @@ def run_template(args) -> int:
     return 0
 
 
+def _export_options(command) -> None:
+    command.add_argument("--map", metavar='"EXPORT COLUMN=COLUMN,..."',
+                         help='name the columns yourself, e.g. "Order Date=Date,Customer=Client ID"')
+    order = command.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True,
+                       help="read dates like 01/10/2025 as 1 October")
+    order.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
+                       help="read dates like 01/10/2025 as January 10")
+
+
+def _is_book(path: Path) -> bool:
+    """A workbook with clv-xl's input sheets (else it is read as an export)."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm") or not path.is_file():
+        return False
+    names = set(BookReader(path).sheet_names())
+    return all(sheet.name in names for sheet in INPUT_SHEETS)
+
+
 def run_summary(args) -> int:
-    if args.source.suffix.lower() == ".csv":
-        settings = Settings(as_of=args.as_of)
-        as_of = pd.Timestamp(settings.as_of or pd.Timestamp.today()).normalize()
-        raw, first_row = read_table(args.source, SESSIONS.name)
-        sessions, problems = validate_sheet(SESSIONS, raw, first_row, as_of=as_of)
-        ids = pd.unique(sessions["client_id"])
-        clients = pd.DataFrame({k: ids if k == "client_id" else None for k in CLIENTS.keys})
-        contacts = None
-    else:
+    out_kind = _out_kind(args.out)
+    if not args.source.exists():
+        raise BookError(f"{args.source} does not exist")
+    is_book = _is_book(args.source)
+    if is_book:
         from .batch.pipeline import load_inputs
 
-        as_of = Settings(as_of=args.as_of).as_of  # checked here; None means the book's
+        as_of = _checked_as_of(args.as_of)  # None means the book's
         inputs = load_inputs(BookReader(args.source), as_of)
         clients, sessions, contacts = inputs.clients, inputs.sessions, inputs.contacts
         settings, as_of, problems = inputs.settings, inputs.as_of, inputs.problems
-    for problem in problems:
-        print(f"{problem.severity}: {problem.as_text()}", file=sys.stderr)
+        if clients.empty:
+            raise BookError(f"{args.source.name}: no usable client rows in Clients"
+                            + (" (see the reasons above)" if problems else ""))
+    else:
+        from .book.exports import no_rows_message, read_export, validate_export
+
+        settings = Settings(as_of=_checked_as_of(args.as_of))
+        as_of = pd.Timestamp(settings.as_of or pd.Timestamp.today()).normalize()
+        export = read_export(args.source, args.map, args.dayfirst)
+        print(f"Read {export.describe()}", file=sys.stderr)
+        sessions, problems = validate_export(export, as_of)
+        ids = pd.unique(sessions["client_id"])
+        clients = pd.DataFrame({k: ids if k == "client_id" else None for k in CLIENTS.keys})
+        clients["name"] = export.names.reindex(ids).to_numpy() if len(ids) else None
+        contacts = None
+        if sessions.empty:
+            _print_problems(problems)
+            raise BookError(no_rows_message(export.name, len(export.sessions)))
+    _print_problems(problems)
+    settings = _with_flags(settings, args)
     metrics, churn = client_figures(clients, sessions, contacts, settings, as_of)
     print(text_report(metrics, settings.currency, churn_note=churn.message))
+    print(f"\nAssumptions: margin {settings.margin:.0%}, acquisition cost "
+          f"{settings.currency} {settings.default_acquisition_cost:,.2f} a client (where the "
+          f"book gives none), currency {settings.currency}, as of {as_of.date()}; set them "
+          "with --margin, --acquisition-cost, --currency, --as-of"
+          + (" or on the book's Settings sheet" if is_book else "") + ".")
     if args.out:
         table = _labelled(metrics)
-        if args.out.suffix.lower() == ".csv":
-            table.to_csv(args.out, index=False)
+        if out_kind == "csv":
+            write_csv(table, args.out)
         else:
-            write_tables(args.out, {"Summary": table})
+            write_tables(args.out, {"Summary": _printable(table)})
         print(f"\nWrote {args.out}")
+    return 0
+
+
+def _printable(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as a workbook takes it: text without the control characters a workbook
+    cannot hold (each becomes U+FFFD), blanks of whole-number columns as None."""
+    import re
+
+    bad = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+    out = table.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.Int64Dtype):
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].astype(object).map(lambda v: bad.sub("\ufffd", v) if isinstance(v, str)
+                                          else v)
+    return out
+
+
+def _with_flags(settings: Settings, args) -> Settings:
+    """The settings with --margin, --acquisition-cost and --currency applied."""
+    from .book.parse import parse_amounts
+
+    given = {}
+    if args.margin is not None:
+        text = args.margin.strip()
+        try:
+            given["margin"] = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            raise BookError(f"--margin {args.margin}: write a percentage, e.g. 60%") from None
+    if args.acquisition_cost is not None:
+        cost = parse_amounts(pd.Series([args.acquisition_cost], dtype=object))[0]
+        if not isinstance(cost, float):
+            raise BookError(f"--acquisition-cost {args.acquisition_cost}: write an amount, "
+                            "e.g. 50")
+        given["default_acquisition_cost"] = cost
+    if args.currency is not None:
+        given["currency"] = args.currency.strip()
+    return Settings({**settings, **given}) if given else settings
+
+
+def _checked_as_of(text: str | None):
+    """The --as-of day, or None; BookError when it is not a date clv-xl can compute for."""
+    if text is None:
+        return None
+    from .book.parse import DATE_RANGE
+
+    day = Settings(as_of=text).as_of
+    if day is not None and not DATE_RANGE[0] <= pd.Timestamp(day) <= DATE_RANGE[1]:
+        raise BookError(f"--as-of {text}: outside the days clv-xl computes for "
+                        f"({DATE_RANGE[0].date()} to {DATE_RANGE[1].date()})")
+    return day
+
+
+def _out_kind(out: Path | None) -> str | None:
+    """'csv' or 'xlsx' for --out; any other name is refused before anything is computed."""
+    if out is None:
+        return None
+    kind = out.suffix.lower().lstrip(".")
+    if kind not in ("csv", "xlsx"):
+        raise BookError(f"--out {out.name}: summary writes a .csv or .xlsx table (the report "
+                        "itself is printed: save it with > report.txt)")
+    return kind
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
+def _print_problems(problems) -> None:
+    for problem in problems:
+        print(f"{problem.severity}: {problem.as_text()}", file=sys.stderr)
+
+
+def run_import(args) -> int:
+    from .batch.importing import import_export
+
+    result = import_export(args.export, args.into, args.map, args.dayfirst, args.out)
+    print(f"Read {result.export.describe()}")
+    _print_problems(result.problems)
+    errors = sum(p.severity == "error" for p in result.problems)
+    print(f"Added {_count(result.clients_added, 'client')} and "
+          f"{_count(result.sessions_added, 'session')}"
+          + (f"; {_count(result.sessions_already, 'session')} already in the book"
+             if result.sessions_already else "")
+          + (f"; {_count(errors, 'row')} left out (see above)" if errors else ""))
+    if result.written is not None:
+        print(f"Wrote {result.written}" + (f" (previous version kept as {result.backup})"
+                                          if result.backup else ""))
+        print(f"Run `clv-xl recompute {result.written}` (or Recompute in Excel) for the "
+              "forecast.")
+    else:
+        print(f"Nothing new: {args.into} is unchanged.")
     return 0
 
 
@@ -130,12 +328,7 @@ def run_recompute(args) -> int:
     from .batch.file_book import FileBook
     from .batch.pipeline import recompute
 
-    as_of = None
-    if args.as_of:
-        try:
-            as_of = pd.Timestamp(args.as_of).date()
-        except ValueError:
-            raise BookError(f"--as-of {args.as_of!r} is not a date (use YYYY-MM-DD)") from None
+    as_of = _checked_as_of(args.as_of)
     bar = ProgressBar(sys.stderr)
     book = FileBook(args.book, out=args.out, on_progress=bar)
     try:
@@ -178,9 +371,44 @@ class ProgressBar:
             self.stream.flush()
 
 
+#: Money figures (2 decimals); days are whole (DAY_KEYS); everything else gets 6 decimals.
+MONEY_COLUMNS = ("revenue", "avg_order_value", "acquisition_cost", "clv", "tlv")
+
+
 def _labelled(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The per-client table under its labels: days whole, money in cents, no float noise."""
     shown = [c for c in LABELS if c in metrics.columns or c == "client_id"]
-    return metrics.reset_index()[shown].rename(columns=LABELS)
+    table = metrics.reset_index()[shown].copy()
+    for column in shown:
+        values = table[column]
+        if not pd.api.types.is_float_dtype(values):
+            continue
+        if column in DAY_KEYS:
+            table[column] = values.round().astype("Int64")
+        else:
+            table[column] = values.round(2 if column in MONEY_COLUMNS else 6)
+    return table.rename(columns=LABELS)
+
+
+#: Characters that make a spreadsheet read a CSV cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """Text that a spreadsheet would read as a formula, prefixed with ' (OWASP's advice)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(table: pd.DataFrame, path: Path) -> None:
+    """The table as CSV, every text cell quoted and formula-looking text neutralised."""
+    safe = table.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(csv_safe)
+    safe.columns = [csv_safe(c) for c in safe.columns]
+    safe.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC, date_format="%Y-%m-%d")
 
 
 if __name__ == "__main__":

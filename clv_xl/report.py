@@ -8,6 +8,10 @@ from .engine.metrics import segment_summary
 from .book.schema import LABELS
 
 
+#: Figures counted in days: shown as whole numbers.
+DAY_KEYS = ("days_since", "interval_days", "recency", "T")
+
+
 def money(value: float, currency: str = "") -> str:
     return f"{currency} {value:,.2f}".strip()
 
@@ -48,6 +52,7 @@ def text_report(metrics: pd.DataFrame, currency: str = "", top: int = 5,
 
 def _table(frame: pd.DataFrame, columns: dict[str, str]) -> str:
     shown = frame[list(columns)].rename(columns=columns)
-    formats = {c: (lambda v: f"{v:,.2f}") for c in shown.columns
-               if pd.api.types.is_float_dtype(shown[c])}
+    days = {columns[k] for k in columns if k in DAY_KEYS}
+    formats = {c: ((lambda v: f"{v:,.0f}") if c in days else (lambda v: f"{v:,.2f}"))
+               for c in shown.columns if pd.api.types.is_float_dtype(shown[c])}
     return shown.to_string(index=False, formatters=formats) if len(shown) else "  (none)"

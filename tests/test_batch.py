@@ -167,7 +167,7 @@ def test_every_bad_row_is_listed_and_the_good_rows_are_computed(book, demo):
         ("Sessions", 4, "Date"): "'last tuesday' is not a date",
         ("Sessions", 5, "Amount"): "must be 0 or more",
         ("Sessions", 6, "Client ID"): "no client has the id 'C9999'",
-        ("Sessions", 7, "Status"): "'Done' is not one of",
+        ("Sessions", 7, "Status"): "write Completed, not 'Done'",
         ("Sessions", 8, "Date"): "a Completed session after the as-of date",
         ("Sessions", 12, ""): "empty row inside the table",
         ("Clients", 4, "Client ID"): "duplicate client id",
@@ -437,3 +437,20 @@ def test_sheet_written_in_small_pieces_equals_one_piece(book, tmp_path, monkeypa
         assert struct.unpack("<III", raw.read(12)) == (info.CRC, info.compress_size,
                                                        info.file_size)
     assert issues_rows(out)["P(alive)"].tolist() == pytest.approx([i / 7 for i in range(23)])
+
+
+def test_rows_typed_below_a_table_are_an_issue(tmp_path):
+    """LibreOffice and scripts do not grow a table as rows are typed below it: the book's
+    formulas miss those rows, and the Issues sheet says so."""
+    path = tmp_path / "typed.xlsx"
+    shutil.copyfile(Path(__file__).resolve().parents[1] / "workbook" / "clv_template.xlsx", path)
+    wb = load_workbook(path)
+    wb["Clients"]["A2"] = "C1"
+    for day in (1, 2, 3):
+        wb["Sessions"].append([dt.datetime(2025, 1, day), "C1", "Mini", 100, "Completed"])
+    wb.save(path)
+    outputs = recompute(FileBook(path), as_of=dt.date(2025, 12, 31))
+    issues = outputs.issues
+    below = issues[issues["Problem"].str.contains("below the Sessions table")]
+    assert len(below) == 1 and below.iloc[0]["Severity"] == "warning"
+    assert below.iloc[0]["Row"] == 3 and "3 filled rows" in below.iloc[0]["Problem"]

@@ -57,12 +57,12 @@ def test_summary_of_a_csv_lists_bad_rows_and_computes_the_rest(tmp_path):
                    "2025-01-05,A,Mini,100,Completed\n"
                    "2025-02-05,A,Mini,abc,Completed\n"
                    "2025-06-05,A,Mini,150,Completed\n"
-                   "2025-03-05,B,Family,300,Done\n")
+                   "2025-03-05,B,Family,300,Maybe\n")
     out = tmp_path / "summary.csv"
     result = run("summary", str(csv), "--as-of", "2025-12-31", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert "Sessions row 3, Amount: text 'abc'" in result.stderr
-    assert "Sessions row 5, Status: 'Done' is not one of" in result.stderr
+    assert "sessions.csv row 3, Amount: text 'abc'" in result.stderr
+    assert "sessions.csv row 5, Status: 'Maybe' is not one of" in result.stderr
     table = pd.read_csv(out)
     assert table["Client ID"].tolist() == ["A"]
     assert table["Revenue"].tolist() == [250]
@@ -75,12 +75,12 @@ def test_summary_of_a_csv_lists_bad_rows_and_computes_the_rest(tmp_path):
 @pytest.mark.parametrize("args, words", [
     (["summary", "missing.csv"], "does not exist"),
     (["summary", "{tmp}/bad.xlsx"], "not an Excel workbook"),
-    (["summary", "{tmp}/nocol.csv"], "'Status' is missing"),
+    (["summary", "{tmp}/nocol.csv"], "no column for Amount"),
     (["summary", "{tmp}/nocol.csv", "--as-of", "soon"], "not a date"),
 ])
 def test_errors_are_one_line_and_a_non_zero_exit(tmp_path, args, words):
     (tmp_path / "bad.xlsx").write_text("not a workbook")
-    (tmp_path / "nocol.csv").write_text("Date,Client ID,Amount\n2025-01-01,A,5\n")
+    (tmp_path / "nocol.csv").write_text("Date,Client ID,Status\n2025-01-01,A,Completed\n")
     result = run(*[a.format(tmp=tmp_path) for a in args])
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()

@@ -22,7 +22,6 @@ these prove and what only Excel can tell.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -38,7 +37,11 @@ from tests.test_udf_registration import FakeWorkbook, windows_udfs  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT.parent / "shared" / "ooxml-schemas"
-HAS_LXML = importlib.util.find_spec("lxml") is not None
+try:
+    from lxml import etree  # noqa: F401
+    HAS_LXML = True
+except ImportError:
+    HAS_LXML = False
 MODES = {"lxml": "True", "stdlib": "False"}
 BOOKS = ("template.xlsx", "template.xlsm", "demo.xlsx", "demo.xlsm", "hostile.xlsx",
          "recomputed-demo.xlsx", "recomputed-demo.xlsm", "recomputed-hostile.xlsx")

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
@@ -30,9 +29,10 @@ TEXTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
 
 
 def _dependencies() -> set[str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    specs = project["dependencies"] + sum(project["optional-dependencies"].values(), [])
-    return {re.match(r"[A-Za-z0-9_.-]+", s).group(0).lower() for s in specs}
+    """The names pyproject.toml lists as requirements (one quoted requirement a line; tomllib
+    is not in Python 3.10)."""
+    text = (ROOT / "pyproject.toml").read_text()
+    return {m.lower() for m in re.findall(r'^\s*"([A-Za-z0-9_.-]+)[^"]*",?\s*$', text, re.MULTILINE)}
 
 
 def _instructions() -> list[tuple[str, str]]:

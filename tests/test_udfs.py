@@ -220,7 +220,7 @@ BAD_INPUT = [
     ("CLV_SUMMARY", (with_row([45000.0, "C9", 5.0, "Completed"]), AS_OF),
      ["row 8", "Date", "45000", "date"]),
     ("CLV_SUMMARY", (with_row([DAY, "C9", 5.0, "Done"]), AS_OF),
-     ["row 8", "Status", "Done", "not one of"]),
+     ["row 8", "Status", "Done", "write Completed"]),
     ("CLV_SUMMARY", (with_row([DAY, None, 5.0, "Completed"]), AS_OF),
      ["row 8", "Client ID", "blank"]),
     ("CLV_SUMMARY", (GOOD_SESSIONS + [[DAY, "C9", "x", "Completed"], [DAY, "C9", -1.0, "Booked"]],

@@ -40,7 +40,8 @@ def test_good_rows_are_typed_and_keyed_by_sheet_row():
     ((D(2025, 1, 1), "A", "", float("nan"), "Completed"), "Amount", "needs an amount"),
     (("soon", "A", "", 5.0, "Completed"), "Date", "not a date"),
     ((45000.0, "A", "", 5.0, "Completed"), "Date", "format the cell as a date"),
-    ((D(2025, 1, 1), "A", "", 5.0, "Done"), "Status", "not one of Completed"),
+    ((D(2025, 1, 1), "A", "", 5.0, "Done"), "Status", "write Completed, not 'Done'"),
+    ((D(2025, 1, 1), "A", "", 5.0, "Maybe"), "Status", "not one of Completed"),
     ((D(2025, 1, 1), "Q", "", 5.0, "Completed"), "Client ID", "no client has the id 'Q'"),
     ((D(2025, 1, 1), None, "", 5.0, "Completed"), "Client ID", "is blank"),
     ((D(2027, 1, 1), "A", "", 5.0, "Completed"), "Date", "after the as-of date"),
@@ -156,3 +157,21 @@ def test_many_rows_flag_only_the_bad_ones():
     assert {(p.row - 2) % 1000 for p in problems} == {7, 9}
     assert {p.reason for p in problems if p.column == "Amount"} == {
         "text 'n/a' where a number belongs"}
+
+
+def test_ids_differing_only_in_case_are_flagged_and_matched_as_excel_does():
+    clients, problems = validate_sheet(CLIENTS, pd.DataFrame({"Client ID": ["Anna", "ANNA", "Bo"]}))
+    assert [(p.row, p.severity) for p in problems] == [(3, "warning")]
+    assert "differs from 'Anna' only in case" in problems[0].reason
+    raw = pd.DataFrame({"Date": [D(2025, 1, 2)] * 2, "Client ID": ["bo", "Cy"],
+                        "Amount": [5, 5], "Status": ["Completed", "Completed"]})
+    good, problems = validate_sheet(SESSIONS, raw, client_ids=clients["client_id"])
+    assert good["client_id"].tolist() == ["Bo"]
+    assert [(p.row, p.severity) for p in problems] == [(2, "warning"), (3, "error")]
+
+
+def test_a_status_in_other_words_names_the_word_the_book_needs():
+    raw = pd.DataFrame({"Date": [D(2025, 1, 2)], "Client ID": ["A"], "Amount": [5],
+                        "Status": ["Canceled"]})
+    _, problems = validate_sheet(SESSIONS, raw)
+    assert problems[0].reason == "write Cancelled, not 'Canceled'"

@@ -78,6 +78,13 @@ class FileBook(BookReader):
         if self.on_progress is not None:
             self.on_progress(stage, fraction)
 
+    def table_last_rows(self) -> dict[str, int]:
+        """The last sheet row of the Excel table on each sheet that has one: the rows the
+        book's own formulas see (rows typed below it are not in the table)."""
+        from .append import table_last_rows
+
+        return table_last_rows(self.path)
+
 
 # --- safety -----------------------------------------------------------------------------------
 
@@ -112,9 +119,11 @@ def backup_path(path: Path) -> Path:
 
 # --- writing ---------------------------------------------------------------------------------
 
-def write_outputs(source: Path, grids: dict[str, list[list]], out: Path | None = None):
-    """Write ``source`` with the given sheets' rows replaced, atomically, to ``out`` (default:
-    over ``source``, keeping the previous version as BOOK.bak.xlsx). Returns (written, backup)."""
+def write_outputs(source: Path, grids: dict[str, list[list]], out: Path | None = None,
+                  members: dict[str, bytes] | None = None):
+    """Write ``source`` with the given sheets' rows replaced (and the zip ``members`` given
+    replaced by those bytes), atomically, to ``out`` (default: over ``source``, keeping the
+    previous version as BOOK.bak.xlsx). Returns (written, backup)."""
     target = out if out is not None else source
     check_writable(target)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp",
@@ -123,7 +132,7 @@ def write_outputs(source: Path, grids: dict[str, list[list]], out: Path | None =
     backup = staging = None
     try:
         with os.fdopen(fd, "wb") as handle:
-            patch_book(source, handle, grids)
+            patch_book(source, handle, grids, members)
             handle.flush()
             os.fsync(handle.fileno())
         if target.exists():
@@ -145,22 +154,26 @@ def write_outputs(source: Path, grids: dict[str, list[list]], out: Path | None =
     return target, backup
 
 
-def patch_book(source: Path, handle, grids: dict[str, list[list]]) -> None:
+def patch_book(source: Path, handle, grids: dict[str, list[list]],
+               members: dict[str, bytes] | None = None) -> None:
     """Write to ``handle`` a copy of the zip ``source`` whose sheets named in ``grids`` hold
-    those rows; every other member is copied as stored."""
+    those rows and whose ``members`` are replaced; every other member is copied as stored."""
+    members = members or {}
     import zipfile
 
     with zipfile.ZipFile(source) as archive, open(source, "rb") as raw:
-        members = {info.filename: info for info in archive.infolist()}
+        infos = {info.filename: info for info in archive.infolist()}
         parts = sheet_parts(archive)
         missing = [name for name in grids if name not in parts]
         if missing:
             raise BookError(f"{source.name} has no sheet named {missing[0]!r} to write into")
         replaced = {parts[name]: name for name in grids}
-        styles = _Styles(archive.read("xl/styles.xml") if "xl/styles.xml" in members else b"")
+        styles = _Styles(archive.read("xl/styles.xml") if "xl/styles.xml" in infos else b"")
         writer = _ZipWriter(handle)
         for info in archive.infolist():
-            if info.filename in replaced:
+            if info.filename in members:
+                writer.add(info, members[info.filename])
+            elif info.filename in replaced:
                 sheet = replaced[info.filename]
                 xml = archive.read(info).decode("utf-8")
                 writer.add_pieces(info, sheet_xml(xml, grids[sheet], OUTPUT_SHEETS.get(

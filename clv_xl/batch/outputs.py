@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..template.pages import (FORECAST_FIGURE_ROW, FORECAST_FIGURES, FORECAST_HEADER_ROW,
-                              FORECAST_HEADERS, ISSUES_HEADERS)
+from ..book.layout import (FORECAST_FIGURE_ROW, FORECAST_FIGURES, FORECAST_HEADER_ROW,
+                           FORECAST_HEADERS, ISSUES_HEADERS)
 
 TITLE = "Forecast"
 #: Engine column (client_figures, or clients for the name) behind each Forecast header.

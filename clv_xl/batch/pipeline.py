@@ -13,6 +13,7 @@ import gc
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ..book.io import rows_to_frame
@@ -158,8 +159,39 @@ def _load_inputs(book, as_of, lap) -> Inputs:
     contacts, found = validate_sheet(CONTACTS, *raw[CONTACTS.name], client_ids=ids, as_of=as_of)
     problems += found
     counts = {name: _filled_rows(frame) for name, (frame, _) in raw.items()}
+    problems += rows_outside_tables(book, raw)
     lap("validate")
     return Inputs(clients, sessions, contacts, problems, settings, as_of, counts)
+
+
+def rows_outside_tables(book, raw: dict) -> list:
+    """A warning per input sheet whose filled rows reach below its Excel table: the book's
+    own formulas count the table's rows only, so the book and this run would disagree."""
+    from ..book.validate import Problem
+
+    last_rows = getattr(book, "table_last_rows", None)
+    if last_rows is None:
+        return []
+    try:
+        ends = last_rows()
+    except Exception:  # noqa: BLE001 - a check, never a reason to stop
+        return []
+    found = []
+    for name, (frame, first_row) in raw.items():
+        end = ends.get(name)
+        if end is None or frame.empty:
+            continue
+        filled = frame.notna().any(axis=1).to_numpy()
+        rows = np.flatnonzero(filled) + first_row
+        outside = rows[rows > end]
+        if len(outside):
+            found.append(Problem(
+                name, int(outside[0]), "", None,
+                f"{len(outside):,} filled row{'s' * (len(outside) > 1)} from row {outside[0]} "
+                f"on lie below the {name} table (it ends at row {end}): the book's own formulas "
+                "do not count them. Resize the table (Table Design > Resize Table) to include "
+                "them", "warning"))
+    return found
 
 
 def _filled_rows(frame: pd.DataFrame) -> int:

@@ -12,9 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-
 from .schema import INPUT_SHEETS, NUMBER_KINDS
 from ..engine.units import fold
 from .validate import SchemaError
@@ -123,6 +120,8 @@ def _numbers_from_text(frame: pd.DataFrame, sheet: str) -> pd.DataFrame:
 
 def write_tables(path, tables: dict[str, pd.DataFrame]) -> Path:
     """Write each DataFrame to a sheet of a new workbook (headers in row 1)."""
+    from openpyxl import Workbook  # desktop only: reading rows needs no openpyxl
+
     book = Workbook(write_only=True)
     for name, table in tables.items():
         sheet = book.create_sheet(name)
@@ -147,7 +146,9 @@ def excel_cell(sheet, value):
     return value
 
 
-def text_cell(sheet, text: str) -> WriteOnlyCell:
+def text_cell(sheet, text: str):
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(sheet, value=text)
     cell.data_type = "s"
     return cell

@@ -99,6 +99,13 @@ def validate_sheet(sheet: Sheet, raw: pd.DataFrame, first_row: int = 2,
         ids = clean["client_id"]
         duplicate = ids.duplicated(keep="first") & ids.notna() & ~pd.Series(bad)
         flag(duplicate, sheet.column("client_id"), "duplicate client id (the first one is kept)")
+        usable = ids.where(~pd.Series(bad) & ~duplicate)
+        folded = usable.str.casefold()
+        alike = (usable.groupby(folded).transform("first") != usable) & folded.notna()
+        first = _spellings(usable[folded.isin(set(folded[alike]))]) if alike.any() else {}
+        flag(alike.to_numpy(bool), sheet.column("client_id"),
+             lambda v: f"differs from {_quoted(first[v.casefold()])} only in case: Excel's "
+                       "formulas count the two as one client", "warning")
         known = set(ids[~pd.Series(bad)].dropna())
         unknown = clean["referred_by"].notna() & ~clean["referred_by"].isin(known)
         flag(unknown, sheet.column("referred_by"),
@@ -106,6 +113,16 @@ def validate_sheet(sheet: Sheet, raw: pd.DataFrame, first_row: int = 2,
         clean.loc[unknown, "referred_by"] = None
     elif client_ids is not None:
         unknown = clean["client_id"].notna() & ~clean["client_id"].isin(set(client_ids))
+        known = _spellings(client_ids) if (unknown & ~bad).any() else {}
+        spelled = clean["client_id"][unknown & ~bad].map(
+            lambda v: known.get(v.casefold()) if isinstance(v, str) else None).dropna()
+        if len(spelled):
+            fixed = clean.index.isin(spelled.index)
+            flag(fixed, sheet.column("client_id"),
+                 lambda v: f"written {_quoted(known[v.casefold()])} in Clients: counted as "
+                           "that client (Excel's formulas ignore case too)", "warning")
+            clean.loc[spelled.index, "client_id"] = spelled
+            unknown &= ~fixed
         flag(unknown & ~bad, sheet.column("client_id"),
              lambda v: f"no client has the id {_quoted(v)} in Clients")
 
@@ -133,6 +150,25 @@ def validate_sheet(sheet: Sheet, raw: pd.DataFrame, first_row: int = 2,
     return good, problems
 
 
+def _spellings(ids) -> dict[str, str]:
+    """Each id by its case-folded form -> the first spelling of it."""
+    first: dict[str, str] = {}
+    for value in ids:
+        if isinstance(value, str):
+            first.setdefault(value.casefold(), value)
+    return first
+
+
+def _choice_hints(column) -> dict[str, str]:
+    """Other words for a choice (``aliases.STATUS_WORDS``: "Canceled", "No-show") -> the
+    choice the book holds ("Cancelled"): a book keeps the choice itself, because its own
+    formulas count that word only; an import writes it."""
+    from .aliases import STATUS_WORDS
+
+    return {fold(word): choice for choice, words in STATUS_WORDS.items()
+            if choice in column.choices for word in words}
+
+
 def _parse(column, cells: "_Cells", skip: np.ndarray):
     """(parsed values, invalid mask, reason) for one column."""
     kind = column.kind
@@ -146,7 +182,9 @@ def _parse(column, cells: "_Cells", skip: np.ndarray):
         folded = _map_distinct(text, lambda t: canonical.get(t.lower())).astype("str")
         invalid = folded.isna().to_numpy() & ~skip
         allowed = ", ".join(column.choices)
-        return folded, invalid, (lambda v: f"{_quoted(v)} is not one of {allowed}")
+        hints = _choice_hints(column)
+        return folded, invalid, (lambda v: f"write {hints[fold(v)]}, not {_quoted(v)}"
+                                 if fold(v) in hints else f"{_quoted(v)} is not one of {allowed}")
     return text.where(~skip, None), np.zeros(len(text), dtype=bool), ""
 
 
@@ -191,9 +229,7 @@ def _parse_date(cells, skip):
         dates = pd.to_datetime(pd.Series(cells.values[is_date], dtype=object))
         parsed[is_date] = dates.astype("datetime64[ns]").to_numpy()
     if is_text.any():
-        parsed[is_text] = pd.to_datetime(pd.Series(cells.stripped[is_text]),
-                                         format="ISO8601", errors="coerce"
-                                         ).astype("datetime64[ns]").to_numpy()
+        parsed[is_text] = _iso_dates(cells.stripped[is_text])
     parsed = pd.Series(parsed, index=cells.index).dt.normalize()
     invalid = parsed.isna().to_numpy() & ~skip
 
@@ -205,6 +241,17 @@ def _parse_date(cells, skip):
         return f"{_quoted(value)} is not a date (use YYYY-MM-DD)"
 
     return parsed, invalid, reason
+
+
+def _iso_dates(texts: np.ndarray) -> np.ndarray:
+    """ISO dates of texts as datetime64[ns]; NaT for text that is not one, or is a day
+    outside the nanosecond range of pandas (before 1677 or after 2262)."""
+    dates = pd.to_datetime(pd.Series(texts, dtype=object), format="ISO8601", errors="coerce")
+    if dates.dt.tz is not None:
+        dates = dates.dt.tz_localize(None)
+    low, high = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
+    dates = dates.where((dates >= low) & (dates <= high))
+    return dates.astype("datetime64[ns]").to_numpy()
 
 
 def _is_blank(value) -> bool:

@@ -6,7 +6,8 @@ own short message; a blank row gets a blank. ``@table_formula(...)`` is for form
 spill a table with a header row. Either way a formula never shows a Python traceback.
 
 Both register the function with xlwings (category "CLV") and in :data:`REGISTRY`, which the
-tests read (xlwings' decorators attach nothing outside Windows).
+tests and the xlwings Lite door (:mod:`clv_xl.lite`) read (xlwings' decorators attach nothing
+outside Windows). Without classic xlwings (the Lite wheel, Pyodide) only :data:`REGISTRY` is filled.
 """
 
 from __future__ import annotations
@@ -14,11 +15,18 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import xlwings as xw
+
+try:
+    import xlwings as xw
+except ImportError:  # the engine installed without the desktop pieces
+    xw = None
+if sys.platform == "emscripten":  # xlwings Lite's xlwings: clv_xl.lite registers the formulas
+    xw = None
 
 from .args import ArgumentError, DateArg, grid, single_cell
 
@@ -114,10 +122,11 @@ def _whole(spec, value):
 
 
 def _register(formula, compute, specs):
-    for arg, spec in specs.items():
-        options = {} if isinstance(spec, DateArg) else {"ndim": 2}
-        formula = xw.arg(arg, doc=spec.doc, **options)(formula)
-    formula = xw.func(category=CATEGORY)(formula)
+    if xw is not None:
+        for arg, spec in specs.items():
+            options = {} if isinstance(spec, DateArg) else {"ndim": 2}
+            formula = xw.arg(arg, doc=spec.doc, **options)(formula)
+        formula = xw.func(category=CATEGORY)(formula)
     REGISTRY[compute.__name__] = ExcelFunction(compute.__name__, formula, specs,
                                                inspect.getdoc(compute) or "")
     return formula

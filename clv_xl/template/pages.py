@@ -8,36 +8,14 @@ from ..book.schema import CLIENTS, CONTACTS, SESSIONS
 from . import styles
 from .inputs import CLIENT_SPARE_ROWS, _protect
 
-#: The Forecast sheet, filled by the batch run (``clv-xl recompute`` or the Recompute button):
-#: A1 the title, A2 the status line of the last recompute, the figures from row
-#: FORECAST_FIGURE_ROW (label in A, value in B), then the header at FORECAST_HEADER_ROW and one
-#: row per client. Each entry: (header, number format or None for text).
-FORECAST_COLUMNS = (
-    ("Client ID", None), ("Name", None), ("Segment", None), ("Stage", None),
-    ("Churn risk", styles.NUMBER_FORMAT), ("Risk band", None), ("Main reason", None),
-    ("Revenue", styles.MONEY_FORMAT), ("CLV", styles.MONEY_FORMAT), ("TLV", styles.MONEY_FORMAT),
-    ("P(alive)", styles.PERCENT_FORMAT), ("1 − P(alive)", styles.PERCENT_FORMAT),
-    ("P(no purchase, 12 months)", styles.PERCENT_FORMAT),
-    ("Expected sessions (12 months)", styles.NUMBER_FORMAT),
-    ("Expected order value", styles.MONEY_FORMAT), ("Model CLV (12 months)", styles.MONEY_FORMAT),
-)
-FORECAST_HEADERS = tuple(header for header, _ in FORECAST_COLUMNS)
-#: The figures of the Forecast sheet (label, number format); the Dashboard refers to them.
-FORECAST_FIGURES = (
-    ("Clients in the forecast", styles.COUNT_FORMAT),
-    ("Clients likely active (P(alive) >= 50%)", styles.COUNT_FORMAT),
-    ("Expected sessions, next 12 months", styles.NUMBER_FORMAT),
-    ("Expected revenue, next 12 months", styles.MONEY_FORMAT),
-    ("Model CLV, next 12 months (total)", styles.MONEY_FORMAT),
-    ("Model", None),
-)
-FORECAST_STATUS_CELL = "A2"
-FORECAST_FIGURE_ROW = 4
-FORECAST_HEADER_ROW = FORECAST_FIGURE_ROW + len(FORECAST_FIGURES) + 1
+#: The Forecast and Issues layout is declared in clv_xl.book.layout (no openpyxl there, so the
+#: batch run imports it in xlwings Lite too).
+from ..book.layout import (FORECAST_COLUMNS, FORECAST_FIGURE_ROW, FORECAST_FIGURES,  # noqa: E402,F401
+                           FORECAST_HEADER_ROW, FORECAST_HEADERS, FORECAST_STATUS_CELL,
+                           ISSUES_HEADERS)
 #: Start shows the status line of the last recompute with this formula.
 STATUS_FORMULA = f'=IF(Forecast!{FORECAST_STATUS_CELL}="","Not recomputed yet: press Recompute '\
     f'(clv_template.xlsm) or run clv-xl recompute BOOK.xlsx",Forecast!{FORECAST_STATUS_CELL})'
-ISSUES_HEADERS = ("Sheet", "Row", "Column", "Value", "Problem", "Severity")
 
 #: xlwings reads its settings from a sheet of this name: keys in column A, values in B.
 XLWINGS_CONF = {"UDF Modules": "clv_xl.excel.udfs"}
@@ -83,6 +61,9 @@ NOTES = (
      "References, tick xlwings, OK; and in the xlwings ribbon tab click Import Functions. This "
      "book already tells xlwings where they are (hidden sheet xlwings.conf: UDF Modules = "
      "clv_xl.excel.udfs)."),
+    ("Mac or Excel on the web", "The same functions and Recompute run in the free xlwings Lite "
+     "add-in (Home > Add-ins > xlwings): clv-xl lite writes the code to paste into it; "
+     "docs/lite.md in the clv-xl project has the three steps."),
     ("Recompute button", "In the macro-enabled copy of this book (clv_template.xlsm), the "
      "Recompute button here and on the Dashboard reads Clients, Sessions and Contacts and fills "
      "Forecast and Issues; progress shows in the status bar. It needs Python once per computer: "

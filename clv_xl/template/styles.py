@@ -42,12 +42,8 @@ MIDDLE = Alignment(vertical="center")
 MIDDLE_WRAP = Alignment(horizontal="left", vertical="center", wrap_text=True, indent=1)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
-DATE_FORMAT = "yyyy-mm-dd"
-MONEY_FORMAT = "#,##0.00"
-COUNT_FORMAT = "0"
-NUMBER_FORMAT = "0.00"
-PERCENT_FORMAT = "0%"
-MONTH_FORMAT = "mmm yyyy"
+from ..book.layout import (COUNT_FORMAT, DATE_FORMAT, MONEY_FORMAT,  # noqa: E402,F401
+                           MONTH_FORMAT, NUMBER_FORMAT, PERCENT_FORMAT)
 
 #: Number format per schema kind.
 KIND_FORMAT = {

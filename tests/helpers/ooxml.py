@@ -28,13 +28,10 @@ from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree as StdTree
 
 SML = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
-X14 = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"
-VML_EXCEL = "urn:schemas-microsoft-com:office:excel"
 
 #: ECMA-376 Part 1 12.3.23 / [MS-XLSX] 2.1: the workbook part's content type by extension.
 MAIN_TYPE = {

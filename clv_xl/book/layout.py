@@ -1,0 +1,43 @@
+"""The layout of the sheets the batch run writes (Forecast, Issues), and the number formats.
+
+Plain data, no openpyxl: the template builder (:mod:`clv_xl.template.pages`) draws these sheets
+from it and the batch run (:mod:`clv_xl.batch.outputs`, every door, xlwings Lite's included)
+fills them by it.
+"""
+
+from __future__ import annotations
+
+DATE_FORMAT = "yyyy-mm-dd"
+MONEY_FORMAT = "#,##0.00"
+COUNT_FORMAT = "0"
+NUMBER_FORMAT = "0.00"
+PERCENT_FORMAT = "0%"
+MONTH_FORMAT = "mmm yyyy"
+
+#: The Forecast sheet, filled by the batch run (``clv-xl recompute`` or the Recompute button):
+#: A1 the title, A2 the status line of the last recompute, the figures from row
+#: FORECAST_FIGURE_ROW (label in A, value in B), then the header at FORECAST_HEADER_ROW and one
+#: row per client. Each entry: (header, number format or None for text).
+FORECAST_COLUMNS = (
+    ("Client ID", None), ("Name", None), ("Segment", None), ("Stage", None),
+    ("Churn risk", NUMBER_FORMAT), ("Risk band", None), ("Main reason", None),
+    ("Revenue", MONEY_FORMAT), ("CLV", MONEY_FORMAT), ("TLV", MONEY_FORMAT),
+    ("P(alive)", PERCENT_FORMAT), ("1 − P(alive)", PERCENT_FORMAT),
+    ("P(no purchase, 12 months)", PERCENT_FORMAT),
+    ("Expected sessions (12 months)", NUMBER_FORMAT),
+    ("Expected order value", MONEY_FORMAT), ("Model CLV (12 months)", MONEY_FORMAT),
+)
+FORECAST_HEADERS = tuple(header for header, _ in FORECAST_COLUMNS)
+#: The figures of the Forecast sheet (label, number format); the Dashboard refers to them.
+FORECAST_FIGURES = (
+    ("Clients in the forecast", COUNT_FORMAT),
+    ("Clients likely active (P(alive) >= 50%)", COUNT_FORMAT),
+    ("Expected sessions, next 12 months", NUMBER_FORMAT),
+    ("Expected revenue, next 12 months", MONEY_FORMAT),
+    ("Model CLV, next 12 months (total)", MONEY_FORMAT),
+    ("Model", None),
+)
+FORECAST_STATUS_CELL = "A2"
+FORECAST_FIGURE_ROW = 4
+FORECAST_HEADER_ROW = FORECAST_FIGURE_ROW + len(FORECAST_FIGURES) + 1
+ISSUES_HEADERS = ("Sheet", "Row", "Column", "Value", "Problem", "Severity")
