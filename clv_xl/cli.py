@@ -13,7 +13,7 @@ import pandas as pd
 from . import __version__
 from .book.io import BookError, BookReader, write_tables
 from .demo import demo_data
-from .engine.metrics import client_metrics
+from .engine.metrics import client_figures
 from .report import DAY_KEYS, text_report
 from .book.schema import CLIENTS, INPUT_SHEETS, LABELS
 from .book.settings import Settings, SettingsError
@@ -141,7 +141,7 @@ def run_demo(args) -> int:
 
     data = demo_data(seed=args.seed, n_clients=args.clients)
     settings = Settings(as_of=data.as_of)
-    metrics = client_metrics(data.clients, data.sessions, data.contacts, settings)
+    metrics, _ = client_figures(data.clients, data.sessions, data.contacts, settings)
     args.out.mkdir(parents=True, exist_ok=True)
     book = args.out / "clv_demo.xlsx"
     blank = build_template(args.out / ".clv_demo.unfilled.xlsx", data)
@@ -214,8 +214,8 @@ def run_summary(args) -> int:
             raise BookError(no_rows_message(export.name, len(export.sessions)))
     _print_problems(problems)
     settings = _with_flags(settings, args)
-    metrics = client_metrics(clients, sessions, contacts, settings, as_of)
-    print(text_report(metrics, settings.currency))
+    metrics, churn = client_figures(clients, sessions, contacts, settings, as_of)
+    print(text_report(metrics, settings.currency, churn_note=churn.message))
     print(f"\nAssumptions: margin {settings.margin:.0%}, acquisition cost "
           f"{settings.currency} {settings.default_acquisition_cost:,.2f} a client (where the "
           f"book gives none), currency {settings.currency}, as of {as_of.date()}; set them "

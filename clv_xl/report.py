@@ -16,8 +16,12 @@ def money(value: float, currency: str = "") -> str:
     return f"{currency} {value:,.2f}".strip()
 
 
-def text_report(metrics: pd.DataFrame, currency: str = "", top: int = 5) -> str:
-    """Totals, CLV by segment, the most valuable clients and the clients most at risk."""
+def text_report(metrics: pd.DataFrame, currency: str = "", top: int = 5,
+                churn_note: str = "") -> str:
+    """Totals, CLV by segment, the most valuable clients and the clients most at risk.
+
+    ``churn_note``: how churn risk was made and how well it did in the backtest
+    (:attr:`clv_xl.engine.churn_model.ChurnResult.message`), printed under the totals."""
     stages = metrics["lifecycle_stage"].value_counts()
     lines = [
         f"Clients: {len(metrics):,}   " + "   ".join(
@@ -26,6 +30,7 @@ def text_report(metrics: pd.DataFrame, currency: str = "", top: int = 5) -> str:
         f"Revenue: {money(metrics['revenue'].sum(), currency)}   "
         f"CLV to date: {money(metrics['clv'].sum(), currency)}   "
         f"Average CLV: {money(metrics['clv'].mean(), currency)}",
+        *([churn_note] if churn_note else []),
         "",
         "CLV by segment:",
         _table(segment_summary(metrics).reset_index(),

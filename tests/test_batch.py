@@ -25,7 +25,7 @@ from clv_xl.book.io import BookError
 from clv_xl.cli import main
 from clv_xl.demo import demo_data
 from clv_xl.engine.forecast import forecast
-from clv_xl.engine.metrics import client_metrics
+from clv_xl.engine.metrics import client_figures
 from clv_xl.book.schema import SESSIONS
 from clv_xl.book.settings import Settings
 from clv_xl.template import build_template
@@ -103,7 +103,7 @@ def test_recompute_of_the_demo_equals_the_engine(book, demo):
     outputs = recompute(FileBook(book))
     got = forecast_rows(book).set_index("Client ID")
     settings = Settings(as_of=demo.as_of)
-    want = client_metrics(demo.clients, demo.sessions, demo.contacts, settings)
+    want, _ = client_figures(demo.clients, demo.sessions, demo.contacts, settings)
     assert list(got.index) == list(want.index)
     for header, key in (("Revenue", "revenue"), ("CLV", "clv"), ("TLV", "tlv"),
                         ("Churn risk", "churn_risk")):
@@ -186,7 +186,7 @@ def test_every_bad_row_is_listed_and_the_good_rows_are_computed(book, demo):
     sessions = demo.sessions.drop(index=[r - 2 for r in bad_sessions])
     contacts = demo.contacts.drop(index=[9 - 2])
     clients = demo.clients.drop(index=[4 - 2])
-    want = client_metrics(clients, sessions, contacts, Settings(as_of=demo.as_of))
+    want, _ = client_figures(clients, sessions, contacts, Settings(as_of=demo.as_of))
     got = forecast_rows(book).set_index("Client ID")
     assert list(got.index) == list(want.index)
     np.testing.assert_allclose(got["CLV"].astype(float), want["clv"], rtol=1e-12)
@@ -380,6 +380,10 @@ def test_recompute_shows_the_model_choice_and_both_churn_measures(book, demo, ca
                                1.0 - got.loc[bought, "P(alive)"].astype(float), rtol=1e-12)
     status = load_workbook(book)["Forecast"]["A2"].value
     assert status.endswith(model.message)
+    # Start shows this line: how churn risk was learned and how well it did in the backtest
+    _, churn = client_figures(demo.clients, demo.sessions, demo.contacts, settings)
+    assert f"{churn.message} {model.message}" in status
+    assert churn.method in status and "backtest" in status and "AUC" in status
     assert f"{model.model.split(' + ')[0]} chosen: " in status and "time unit weeks" in status
 
 

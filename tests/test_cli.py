@@ -66,6 +66,10 @@ def test_summary_of_a_csv_lists_bad_rows_and_computes_the_rest(tmp_path):
     table = pd.read_csv(out)
     assert table["Client ID"].tolist() == ["A"]
     assert table["Revenue"].tolist() == [250]
+    # churn risk is the learned probability, and the report says how it was made
+    assert 0.0 <= table["Churn risk"].iloc[0] <= 1.0
+    assert "Warning-sign score" in table.columns
+    assert "Churn risk (no completed session in 12 months): " in result.stdout
 
 
 @pytest.mark.parametrize("args, words", [

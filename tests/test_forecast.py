@@ -59,8 +59,10 @@ def test_demo_book_full_forecast(book, result):
     assert 0 < result.n_repeat < result.n_clients
     purchase = result.model.split(" + ")[0]
     assert result.message.startswith(f"{purchase} chosen: ")
+    alive = ("; P(alive) from MBG/NBD (BG/NBD counts every one-time client as alive)"
+             if purchase == "BG/NBD" else "")
     assert result.message.endswith(f"; {result.model} fitted on {result.n_clients} clients "
-                                   f"({result.n_repeat} came back); time unit weeks.")
+                                   f"({result.n_repeat} came back); time unit weeks{alive}.")
     assert result.time_unit == "weeks"
     assert set(result.params) == {"r", "alpha", "a", "b", "p", "q", "gamma"}
 
@@ -95,9 +97,11 @@ def test_equals_the_models_called_directly(book, result):
     horizon = 12 * 365.25 / 12 / 7.0
     assert horizon == pytest.approx(12 * DAYS_PER_MONTH / 7.0)
     monthly = 1.08 ** (1 / 12) - 1
+    # P(alive) always from MBG/NBD: BG/NBD calls every one-time client alive
+    alive = ModifiedBetaGeo(time_unit_days=7.0).fit(x, t_x, T).p_alive(x, t_x, T)
     expected = pd.DataFrame({
-        "p_alive": bg.p_alive(x, t_x, T),
-        "p_not_alive": 1.0 - bg.p_alive(x, t_x, T),
+        "p_alive": alive,
+        "p_not_alive": 1.0 - alive,
         "p_no_purchase_12m": bg.prob_no_purchase(horizon, x, t_x, T),
         "expected_sessions_12m": bg.conditional_expected_purchases(horizon, x, t_x, T),
         "expected_order_value": gg.conditional_expected_average_profit(x, m),
@@ -301,7 +305,7 @@ def test_time_unit_setting_changes_the_unit_not_the_forecast(book, result):
     for unit, res in by_unit.items():
         unit = unit.lower()
         assert res.time_unit == unit
-        assert res.message.endswith(f"time unit {unit}.")
+        assert f"time unit {unit}" in res.message
         assert res.model == result.model
         # the models are scale-free: the same clients get the same forecast in any unit
         for col in ("p_alive", "expected_sessions_12m", "p_no_purchase_12m"):
@@ -318,3 +322,15 @@ def test_time_unit_setting_is_checked():
     assert Settings().time_unit == "weeks"
     with pytest.raises(ValueError, match="Model time unit: 'years' is not one of days, weeks"):
         Settings(time_unit="years")
+
+
+def test_no_client_shows_p_alive_100_percent_with_a_single_session(book, result):
+    """BG/NBD's P(alive) is 1 for every client without a repeat session; the table must not
+    show that to clients the churn risk calls at risk (issue 11)."""
+    as_of = pd.Timestamp(book.as_of)
+    s = book.sessions
+    done = s[(s["status"] == "Completed") & (s["date"] <= as_of)]
+    days = done.drop_duplicates(["client_id", "date"]).groupby("client_id").size()
+    one_timers = days[days == 1].index
+    assert len(one_timers) > 0
+    assert (result.table.loc[one_timers, "p_alive"] < 0.995).all()

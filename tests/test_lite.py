@@ -149,7 +149,7 @@ def test_every_call_answers_as_the_classic_formula(lite):
 def test_readme_examples(lite):
     f = lite.functions
     assert call(f.CLV, cell(90), cell(3), cell(6), cell(0.2))[0][0] == pytest.approx(52.8)
-    assert call(f.CHURN_BAND, cell(0.6)) == [["High"]]
+    assert call(f.CHURN_BAND, cell(0.7)) == [["High"]]
     levers = call(f.CLV_LEVERS, cell(90), cell(3), cell(6), cell(0.2))
     assert levers[0][0] == "Lever" and levers[-1][0] == "All four"  # spills the table
 

@@ -201,7 +201,10 @@ def test_edge_cases_come_out_as_designed(excel):
     assert row["X-UNKNOWN", "TLV"] == row["X-UNKNOWN", "Revenue"] == 120
     assert _blank(row["X-NODATE", "Days since"])
     assert row["X-ASOF", "Upcoming"] == 1 and row["X-ASOF", "Recent bookings"] == 2
-    assert row["X-LAPSED", "Stage"] == "Lapsed" and row["X-LAPSED", "Risk band"] == "High"
+    # fully overdue and nothing else: a warning score of 0.6, Medium under the 0.66 default
+    fully_overdue_band = "High" if 0.6 >= Settings().band_high else "Medium"
+    assert row["X-LAPSED", "Stage"] == "Lapsed" and row["X-LAPSED", "Risk band"] == \
+        fully_overdue_band
     assert row["X-REPLIES", "Reply sign"] == pytest.approx(0.6 - 0.5)
 
 

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from clv_xl.engine import churn, formulas
 from clv_xl.excel import udfs
-from clv_xl.engine.metrics import client_metrics
+from clv_xl.engine.metrics import client_figures
 from clv_xl.book.schema import CLIENTS, LABELS, NO_REASON, REASONS, RISK_BANDS, STAGES
 from clv_xl.book.settings import Settings
 
@@ -264,7 +264,7 @@ MISMATCHED = [
      ["retention rate 2x1", "discount rate 3x1"]),
     ("CHURN_RISK", (col(10, 20), col(30, 30, 30)), ["days since 2x1", "usual interval 3x1"]),
     ("CHURN_REASON", (col(10, 20), 30, [[0.1, 0.2]]), ["days since 2x1", "cancel share 1x2"]),
-    ("CHURN_BAND", ([[0.1, 0.2], [0.3, 0.4]], [["Margin", 0.5]]), None),
+    ("CHURN_BAND", ([[0.1, 0.2], [0.35, 0.4]], [["Margin", 0.5]]), None),
     ("LIFECYCLE_STAGE", (col(1, 2), col(10, 20, 30)), ["completed 2x1", "days since 3x1"]),
 ]
 
@@ -527,7 +527,7 @@ def _reference_metrics(rows, settings=None, as_of=None):
     ids = list(dict.fromkeys(sessions["client_id"]))
     clients = pd.DataFrame({k: [None] * len(ids) for k in CLIENTS.keys})
     clients["client_id"] = ids
-    return client_metrics(clients, sessions, None, settings, as_of).reset_index()
+    return client_figures(clients, sessions, None, settings, as_of)[0].reset_index()
 
 
 def _assert_summary_equals(result, reference):
@@ -549,7 +549,7 @@ def _assert_summary_equals(result, reference):
 
 
 @pytest.mark.parametrize("as_of", [AS_OF, "2024-06-30", dt.datetime(2024, 6, 30, 15, 45)])
-def test_clv_summary_rows_equal_client_metrics(as_of):
+def test_clv_summary_rows_equal_client_figures(as_of):
     reference = _reference_metrics(GOOD_SESSIONS, Settings(), AS_OF)
     assert list(reference["client_id"]) == ["C1", "C2", "C3"]
     _assert_summary_equals(call("CLV_SUMMARY", GOOD_SESSIONS, as_of), reference)
@@ -751,3 +751,25 @@ def REGISTRY_SPECS(name):
 
 def _blank(value):
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+# --------------------------------------------------------------------------- CHURN_PROBABILITY
+
+def test_churn_probability_spills_the_learned_churn_risk():
+    result = call("CHURN_PROBABILITY", GOOD_SESSIONS, AS_OF)
+    reference = _reference_metrics(GOOD_SESSIONS, Settings(), AS_OF)
+    assert result[0] == ["Client ID", "Churn risk", "Risk band", "Stage", "Main reason"]
+    assert [row[0] for row in result[1:]] == list(reference["client_id"])
+    for row, (_, want) in zip(result[1:], reference.iterrows()):
+        if want["completed"] == 0:  # a prospect (C3 has only a booking): no churn risk yet
+            assert row[1:3] == ["", ""] and row[3] == "Prospect"
+            continue
+        assert row[1] == pytest.approx(want["churn_risk"], abs=1e-12)
+        assert 0.0 <= row[1] <= 1.0
+        assert row[2:] == [want["risk_band"], want["lifecycle_stage"], want["main_reason"]]
+
+
+def test_churn_probability_bad_sessions_give_a_message():
+    result = call("CHURN_PROBABILITY", [["Date", "Client ID", "Amount"], [DAY, "C1", 5.0]],
+                  AS_OF)
+    assert isinstance(result, str) and "Status" in result

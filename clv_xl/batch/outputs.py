@@ -1,7 +1,7 @@
 """What the batch run writes, built from the engine's results by pure functions.
 
 :class:`Outputs` holds the Forecast table (one row per client: today's figures from
-:func:`clv_xl.engine.metrics.client_metrics` and the model forecast), the Issues table, the status
+:func:`clv_xl.engine.metrics.client_figures` and the model forecast), the Issues table, the status
 line and the figures. :func:`forecast_grid` and :func:`issues_grid` lay them out cell by cell
 from A1, the same way for both doors.
 """
@@ -18,7 +18,7 @@ from ..book.layout import (FORECAST_FIGURE_ROW, FORECAST_FIGURES, FORECAST_HEADE
                            FORECAST_HEADERS, ISSUES_HEADERS)
 
 TITLE = "Forecast"
-#: Engine column (client_metrics, or clients for the name) behind each Forecast header.
+#: Engine column (client_figures, or clients for the name) behind each Forecast header.
 ENGINE_COLUMNS = {
     "Client ID": "client_id", "Name": "name", "Segment": "segment",
     "Stage": "lifecycle_stage", "Churn risk": "churn_risk", "Risk band": "risk_band",

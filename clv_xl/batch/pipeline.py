@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..book.io import rows_to_frame
-from ..engine.metrics import client_metrics
+from ..engine.metrics import client_figures
 from ..book.schema import CLIENTS, CONTACTS, INPUT_SHEETS, SESSIONS
 from ..book.settings import Settings, settings_from_rows
 from ..engine.units import fold
@@ -67,7 +67,7 @@ def _recompute(book, as_of, now) -> out.Outputs:
     issue_rows = len({(p.sheet, p.row) for p in problems})
 
     ids, (clients, sessions, contacts) = numbered_clients(inputs)
-    metrics = client_metrics(clients, sessions, contacts, inputs.settings, inputs.as_of)
+    metrics, churn = client_figures(clients, sessions, contacts, inputs.settings, inputs.as_of)
     metrics.index = ids
     lap("compute")
 
@@ -81,7 +81,7 @@ def _recompute(book, as_of, now) -> out.Outputs:
     outputs = out.Outputs(
         forecast=table, issues=out.issues_table(problems),
         status=out.status_line(now or dt.datetime.now(), inputs.as_of, inputs.counts,
-                               issue_rows, result.message),
+                               issue_rows, f"{churn.message} {result.message}"),
         figures=out.figures(table, result.model),
         counts={**inputs.counts, "issue_rows": issue_rows, "clients_computed": len(table),
                 "errors": sum(p.severity == "error" for p in problems),

@@ -107,3 +107,65 @@ def lifecycle_stage(completed, days_since, interval_days, score, upcoming=False,
         [n < 1, (ratio >= settings.lapsed_after) & (booked == 0), s >= settings.band_high, n == 1],
         ["Prospect", "Lapsed", "At risk", "New"], "Retained").astype(object)
     return result.item() if result.ndim == 0 else result
+
+
+def stage_from_risk(completed, days_since, rhythm_days, probability, upcoming=False,
+                    settings: Settings = DEFAULTS):
+    """The lifecycle stage from the churn probability, so the two never disagree.
+
+    Prospect: no completed session. Lapsed: High churn risk, no session for
+    ``lapsed_after`` usual intervals and none booked. At risk: High churn risk otherwise.
+    New: one completed session. Retained: more.
+    """
+    n, days, rhythm_, p, booked = as_arrays(completed, days_since, rhythm_days, probability,
+                                            upcoming)
+    high = np.nan_to_num(p, nan=0.0) >= settings.band_high
+    gone = (days / rhythm_ >= settings.lapsed_after) & (booked == 0)
+    result = np.select([n < 1, high & gone, high, n == 1],
+                       ["Prospect", "Lapsed", "At risk", "New"], "Retained").astype(object)
+    return result.item() if result.ndim == 0 else result
+
+
+def recency_probability(days_since, center_days, shape: float = 2.0):
+    """Churn risk from days since the last session alone: a log-logistic curve,
+    d^k / (d^k + c^k), 50% at ``center_days`` c. Any rising curve ranks clients exactly as
+    recency does; c sets the level. Written so the template can compute it natively:
+    ``=d^k/(d^k+c^k)``."""
+    days, center = as_arrays(days_since, center_days)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = 1.0 / (1.0 + (np.maximum(center, 1e-9) / np.maximum(days, 0.0)) ** shape)
+    return like_inputs(np.where(np.isnan(days), np.nan, result), days_since)
+
+
+def lapsed_share(age_days, days_since, window_days) -> float:
+    """The business's share of lapsed clients: of the clients first seen ``window_days`` ago
+    or more, the share with no session in the last ``window_days`` (NaN if none)."""
+    age, days = (np.asarray(v, dtype=float) for v in (age_days, days_since))
+    old = age >= window_days
+    return float(np.mean(days[old] >= window_days)) if old.any() else float("nan")
+
+
+def recency_center(days_since, share: float, steps: int | None = None,
+                   shape: float = 2.0) -> float:
+    """The days c at which :func:`recency_probability` is 50%, chosen so the clients' mean
+    probability is ``share``.
+
+    Starts at the (1 - share) quantile of days since and corrects it ``steps`` times by
+    c <- c (mean p / share)^(1/shape) (each step one AVERAGE over the clients, so the
+    template can do it natively); ``steps`` None solves the mean exactly."""
+    days = np.asarray(days_since, dtype=float)
+    days = days[np.isfinite(days)]
+    if not days.size or not 0.0 < share < 1.0:
+        return float("nan")
+    center = max(float(np.quantile(days, 1.0 - share)), 1.0)
+    mean = lambda c: float(np.mean(recency_probability(days, c, shape)))  # noqa: E731
+    if steps is None:
+        from scipy.optimize import brentq
+
+        low, high = 1e-3, 10.0 * max(float(days.max()), 1.0)
+        if mean(low) <= share or mean(high) >= share:
+            return center
+        return float(brentq(lambda c: mean(c) - share, low, high, xtol=1e-6))
+    for _ in range(steps):
+        center *= (mean(center) / share) ** (1.0 / shape)
+    return center

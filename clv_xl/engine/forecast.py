@@ -45,7 +45,7 @@ class ForecastResult:
     """The Forecast sheet's table and a one-line account of how it was made.
 
     - table: indexed by client_id, every client given in the order given; columns
-      p_alive, p_not_alive (1 - p_alive), p_no_purchase_12m, expected_sessions_12m,
+      p_alive, p_not_alive (1 - p_alive; from MBG/NBD when BG/NBD is the purchase model), p_no_purchase_12m, expected_sessions_12m,
       expected_order_value, model_clv_12m. NaN for prospects (no Completed session),
       everywhere when no model could be fitted, and in the last two when only the spend
       model failed;
@@ -85,6 +85,7 @@ def forecast(clients_ids, sessions: pd.DataFrame, as_of, settings: Settings | No
     history wins. A model that cannot be fitted is out; none fitted, no forecast.
 
     - p_alive: probability the client is still active at ``as_of``; p_not_alive: 1 - p_alive;
+      from MBG/NBD when BG/NBD is chosen (BG/NBD gives every one-time client P(alive) = 1);
     - p_no_purchase_12m: probability of no session in the next ``months`` months;
     - expected_sessions_12m: expected sessions (distinct days) in the next ``months`` months,
       i.e. E[Y(t)] with t = months x 365.25/12 / unit_days model units;
@@ -142,6 +143,9 @@ def forecast(clients_ids, sessions: pd.DataFrame, as_of, settings: Settings | No
         silent = np.asarray(bg.prob_no_purchase(
             horizon, rows.frequency, rows.recency, rows.T))[rows.inverse]
     params = dict(bg.params_)
+    alive_note = ""
+    if purchase == BetaGeo.MODEL:
+        alive, alive_note = _alive_from_mbgnbd(alive, x, t_x, T, unit_days, rows)
     if not np.all(np.isfinite(alive)):
         return nothing(f"the fitted {purchase} model gives no finite P(alive) "
                        f"({_show(params)})", choice)
@@ -150,7 +154,7 @@ def forecast(clients_ids, sessions: pd.DataFrame, as_of, settings: Settings | No
     out["p_not_alive"] = 1.0 - alive
     out["p_no_purchase_12m"] = np.where(np.isfinite(silent), silent, np.nan)
     out["expected_sessions_12m"] = expected
-    fitted = f"fitted on {n:,} clients ({n_repeat:,} came back); {in_unit}"
+    fitted = f"fitted on {n:,} clients ({n_repeat:,} came back); {in_unit}{alive_note}"
     # E[Y] goes through a hypergeometric function that can overflow for extreme parameters
     # (e.g. a and b in the millions: dropout nearly fixed); then say so rather than show NaN.
     no_expectation = (None if np.all(np.isfinite(expected)) else
@@ -292,6 +296,22 @@ def _holdout_errors(done: pd.DataFrame, as_of: pd.Timestamp, unit_days: float, c
                              f"fitted before the last {window:.3g} {unit}")
         return None
     return round(window, 1), scores
+
+
+def _alive_from_mbgnbd(alive, x, t_x, T, unit_days: float, rows):
+    """P(alive) from MBG/NBD when BG/NBD is the purchase model: BG/NBD takes every client
+    without a repeat session as alive (P(alive) = 1, Fader, Hardie & Lee 2005, eq. (2) at
+    x = 0), which contradicts a high churn risk; MBG/NBD lets them drop out at the first
+    purchase too (Batislam, Denizel & Filiztekin 2007). (P(alive), note for the message)."""
+    try:
+        mbg = ModifiedBetaGeo(time_unit_days=unit_days).fit(x, t_x, T)
+    except ModelFitError:
+        return alive, ""
+    with np.errstate(all="ignore"):
+        other = np.asarray(mbg.p_alive(rows.frequency, rows.recency, rows.T))[rows.inverse]
+    if not np.all(np.isfinite(other)):
+        return alive, ""
+    return other, ("; P(alive) from MBG/NBD (BG/NBD counts every one-time client as alive)")
 
 
 def _completed(sessions: pd.DataFrame, index: pd.Index, as_of: pd.Timestamp) -> pd.DataFrame:

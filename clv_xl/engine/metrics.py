@@ -1,4 +1,10 @@
-"""Per-client value and risk, and value by segment: the figures the workbook shows."""
+"""Per-client value and risk, and value by segment: the figures the workbook shows.
+
+:func:`client_metrics` is what the template computes with native formulas (the seed 001
+warning-sign score as churn risk); :func:`client_figures` is what every Python door shows
+(the Forecast sheet, ``clv-xl summary``, the report): the same figures with churn risk the
+probability learned by :func:`clv_xl.engine.churn_model.learn_churn`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import churn
+from .churn_model import ChurnResult, business_rhythm, learn_churn
 from .formulas import clv
 from .history import summarize, summarize_contacts
 from ..book.schema import CONTACTS
@@ -64,8 +71,10 @@ def client_metrics(clients: pd.DataFrame, sessions: pd.DataFrame,
         reply_now = talk["recent_replied"] / talk["recent_out"].where(talk["recent_out"] > 0)
         reply_before = talk["earlier_replied"] / talk["earlier_out"].where(talk["earlier_out"] > 0)
     out = out.join(talk)
-    signs = (out["days_since"], out["interval_days"], cancel_share, reply_now.to_numpy(),
-             reply_before.to_numpy(), out["upcoming"] > 0)
+    out["cancel_share"] = cancel_share
+    out["reply_rate_now"] = reply_now.to_numpy()
+    out["reply_rate_before"] = reply_before.to_numpy()
+    signs = _signs(out, out["interval_days"])
     out["churn_risk"] = churn.churn_risk(*signs, settings=settings)
     out["risk_band"] = churn.risk_band(out["churn_risk"].to_numpy(), settings)
     out["main_reason"] = churn.main_reason(*signs, settings=settings)
@@ -73,6 +82,46 @@ def client_metrics(clients: pd.DataFrame, sessions: pd.DataFrame,
         out["completed"], out["days_since"], out["interval_days"], out["churn_risk"],
         out["upcoming"] > 0, settings)
     return out
+
+
+def _signs(out: pd.DataFrame, interval_days):
+    """The arguments of the seed 001 sign functions, from a client_metrics table."""
+    return (out["days_since"], interval_days, out["cancel_share"].to_numpy(),
+            out["reply_rate_now"].to_numpy(), out["reply_rate_before"].to_numpy(),
+            out["upcoming"] > 0)
+
+
+def client_figures(clients: pd.DataFrame, sessions: pd.DataFrame,
+                   contacts: pd.DataFrame | None = None, settings: Settings | None = None,
+                   as_of=None) -> tuple[pd.DataFrame, ChurnResult]:
+    """:func:`client_metrics` with churn risk the learned probability, and how it was learned.
+
+    - churn_risk: the chance of no completed session within the churn horizon
+      (:func:`clv_xl.engine.churn_model.learn_churn`); blank for prospects;
+    - warning_score: the seed 001 weighted warning signs, with the business's usual
+      interval for clients with fewer than two sessions;
+    - risk_band: Low, Medium or High churn risk, by the thresholds in Settings;
+    - main_reason: the warning sign that adds most for the client (same rhythm);
+    - lifecycle_stage: Prospect, New, Retained, At risk (High churn risk) or Lapsed (High
+      churn risk and no session for ``lapsed_after`` usual intervals, none booked).
+    """
+    settings = settings if settings is not None else Settings()
+    as_of = pd.Timestamp(as_of or settings.as_of or pd.Timestamp.today()).normalize()
+    out = client_metrics(clients, sessions, contacts, settings, as_of)
+    result = learn_churn(clients["client_id"], sessions, contacts, as_of, settings)
+    rhythm = out["interval_days"].fillna(
+        business_rhythm(out["interval_days"], settings.default_interval_days))
+    signs = _signs(out, rhythm)
+    out["warning_score"] = churn.churn_risk(*signs, settings=settings)
+    out["main_reason"] = churn.main_reason(*signs, settings=settings)
+    out["churn_risk"] = result.probability.to_numpy()
+    out["risk_band"] = np.where(out["churn_risk"].notna(),
+                                churn.risk_band(out["churn_risk"].fillna(0).to_numpy(), settings),
+                                None)
+    out["lifecycle_stage"] = churn.stage_from_risk(
+        out["completed"], out["days_since"], rhythm, out["churn_risk"], out["upcoming"] > 0,
+        settings)
+    return out, result
 
 
 def segment_summary(metrics: pd.DataFrame) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import pandas as pd
 from ..engine import churn, formulas
 from .args import DateArg, Flag, Number, SessionsRange, SettingsRange
 from .function import Answers, cell_formula, table_formula
-from ..engine.metrics import client_metrics
+from ..engine.metrics import client_figures
 from ..book.schema import CLIENTS, LABELS
 
 ORDER_VALUE = Number("order value", "Average order value: what the client spends per purchase.")
@@ -86,7 +86,7 @@ CHURN_SIGNS = dict(
 @cell_formula(**CHURN_SIGNS)
 def CHURN_RISK(days_since, usual_interval=None, cancel_share=0.0, reply_rate_now=None,
                reply_rate_before=None, upcoming=False, settings=None):
-    """Churn risk from 0 to 1: overdue against the client's rhythm, cancellations and fewer replies, weighted (seed 001; docs/churn-risk.md)."""
+    """Warning-sign score from 0 to 1: overdue against the client's rhythm, cancellations and fewer replies, weighted (seed 001). Not a probability: CHURN_PROBABILITY gives the chance a client leaves (docs/churn-risk.md)."""
     return churn.churn_risk(days_since, usual_interval, cancel_share, reply_rate_now,
                             reply_rate_before, upcoming, settings)
 
@@ -141,11 +141,26 @@ SUMMARY_COLUMNS = ("client_id", "first_session", "last_session", "completed", "c
                              "in settings, then today)."),
                settings=SETTINGS)
 def CLV_SUMMARY(sessions, as_of=None, settings=None):
-    """Spills one row per client from a sessions range with its header row: sessions, revenue, CLV, churn risk and stage."""
+    """Spills one row per client from a sessions range with its header row: sessions, revenue, CLV, churn risk (the chance of no session within the churn horizon, learned from these sessions) and stage."""
     ids = pd.unique(sessions["client_id"])
     clients = pd.DataFrame({key: ids if key == "client_id" else None for key in CLIENTS.keys})
-    metrics = client_metrics(clients, sessions, None, settings, as_of).reset_index()
+    metrics = client_figures(clients, sessions, None, settings, as_of)[0].reset_index()
     return metrics[list(SUMMARY_COLUMNS)].set_axis([LABELS[c] for c in SUMMARY_COLUMNS], axis=1)
+
+
+CHURN_COLUMNS = ("client_id", "churn_risk", "risk_band", "lifecycle_stage", "main_reason")
+
+
+@table_formula(sessions=SessionsRange(),
+               as_of=DateArg("as-of date", "Optional: the day to compute for (blank: the As-of date "
+                             "in settings, then today)."),
+               settings=SETTINGS)
+def CHURN_PROBABILITY(sessions, as_of=None, settings=None):
+    """Spills per client the chance of no completed session within the churn horizon (setting, default 12 months), learned by a backtest on these sessions, with band, stage and main reason (docs/churn-risk.md)."""
+    ids = pd.unique(sessions["client_id"])
+    clients = pd.DataFrame({key: ids if key == "client_id" else None for key in CLIENTS.keys})
+    metrics = client_figures(clients, sessions, None, settings, as_of)[0].reset_index()
+    return metrics[list(CHURN_COLUMNS)].set_axis([LABELS[c] for c in CHURN_COLUMNS], axis=1)
 
 
 # ------------------------------------------------------------------ probabilistic models
