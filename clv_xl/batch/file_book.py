@@ -18,6 +18,7 @@ temporary file is removed and the book is left as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
@@ -32,10 +33,10 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
-from defusedxml import ElementTree
 from openpyxl.utils import get_column_letter
 
 from ..book.io import BookError, BookReader
+from ..book.package import PackageError, one_line, parse_xml, sheet_parts
 from ..template.pages import FORECAST_HEADER_ROW
 from .outputs import forecast_grid, issues_grid
 
@@ -43,8 +44,6 @@ FORECAST, ISSUES = "Forecast", "Issues"
 #: Sheet name -> the row of its table header (the row below it styles every table row).
 OUTPUT_SHEETS = {FORECAST: FORECAST_HEADER_ROW, ISSUES: 1}
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_NS_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 
@@ -63,6 +62,7 @@ class FileBook(BookReader):
             raise BookError(f"--out {self.out.name}: use the book's extension "
                             f"({self.path.suffix}), or Excel will refuse to open it")
         check_writable(self.target)
+        check_output_parts(self.path)
 
     @property
     def target(self) -> Path:
@@ -103,6 +103,38 @@ def check_writable(path: Path) -> None:
                             "open in another program, or read-only?") from None
     if not os.access(folder, os.W_OK):
         raise BookError(f"cannot write in the folder {folder}")
+
+
+def check_output_parts(path: Path) -> None:
+    """Refuse, before anything is computed, a book whose Forecast or Issues sheet or whose
+    styles cannot be written into (the package itself was checked when it was opened)."""
+    import zipfile
+
+    with _damage_as_book_error(path):
+        with zipfile.ZipFile(path) as archive:
+            parts = sheet_parts(archive, path.name)
+            missing = [name for name in OUTPUT_SHEETS if name not in parts]
+            if missing:
+                raise BookError(f"{path.name} has no sheet named {missing[0]!r} to write into")
+            if "xl/styles.xml" in archive.namelist():
+                _Styles(archive.read("xl/styles.xml"), path.name)
+
+
+@contextlib.contextmanager
+def _damage_as_book_error(path: Path):
+    """Errors of a damaged or hostile book (zip, zlib, XML, text encoding) as one BookError."""
+    import zipfile
+
+    try:
+        yield
+    except PackageError as exc:
+        raise BookError(str(exc)) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, UnicodeDecodeError,
+            struct.error, ValueError, TypeError) as exc:
+        if isinstance(exc, BookError):
+            raise
+        raise BookError(f"{path.name} is damaged ({one_line(exc)}): nothing was written") \
+            from None
 
 
 def backup_path(path: Path) -> Path:
@@ -150,14 +182,16 @@ def patch_book(source: Path, handle, grids: dict[str, list[list]]) -> None:
     those rows; every other member is copied as stored."""
     import zipfile
 
-    with zipfile.ZipFile(source) as archive, open(source, "rb") as raw:
+    with _damage_as_book_error(source), zipfile.ZipFile(source) as archive, \
+            open(source, "rb") as raw:
         members = {info.filename: info for info in archive.infolist()}
-        parts = sheet_parts(archive)
+        parts = sheet_parts(archive, source.name)
         missing = [name for name in grids if name not in parts]
         if missing:
             raise BookError(f"{source.name} has no sheet named {missing[0]!r} to write into")
         replaced = {parts[name]: name for name in grids}
-        styles = _Styles(archive.read("xl/styles.xml") if "xl/styles.xml" in members else b"")
+        styles = _Styles(archive.read("xl/styles.xml") if "xl/styles.xml" in members else b"",
+                         source.name)
         writer = _ZipWriter(handle)
         for info in archive.infolist():
             if info.filename in replaced:
@@ -175,35 +209,6 @@ def patch_book(source: Path, handle, grids: dict[str, list[list]]) -> None:
             else:
                 writer.copy(raw, info)
         writer.close()
-
-
-def sheet_parts(archive) -> dict[str, str]:
-    """Sheet name -> the zip member of its worksheet XML (via workbook.xml and its rels)."""
-    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    targets = {rel.get("Id"): rel.get("Target") for rel in rels.iter(f"{{{_NS_PKG}}}Relationship")}
-    parts = {}
-    for sheet in book.iter(f"{{{_NS_MAIN}}}sheet"):
-        target = targets.get(sheet.get(f"{{{_NS_REL}}}id"))
-        if not target:
-            continue
-        if target.startswith("/"):
-            member = target.lstrip("/")
-        else:
-            member = str(PurePosixPath("xl") / target)
-        parts[sheet.get("name")] = _normalise(member)
-    return parts
-
-
-def _normalise(member: str) -> str:
-    out: list[str] = []
-    for part in member.split("/"):
-        if part == "..":
-            if out:
-                out.pop()
-        elif part not in ("", "."):
-            out.append(part)
-    return "/".join(out)
 
 
 def full_calc_on_load(xml: bytes) -> bytes:
@@ -407,12 +412,12 @@ class _Styles:
 
     _BUILTIN_DATES = set(range(14, 23)) | set(range(45, 48))
 
-    def __init__(self, xml: bytes) -> None:
+    def __init__(self, xml: bytes, book: str = "the book") -> None:
         self.date_ids: set[str] = set()
         self.date_style: str | None = None
         if not xml:
             return
-        root = ElementTree.fromstring(xml)
+        root = parse_xml(xml, "xl/styles.xml", book)
         custom = {}
         for fmt in root.iter(f"{{{_NS_MAIN}}}numFmt"):
             code = re.sub(r'"[^"]*"|\[[^\]]*\]', "", fmt.get("formatCode", "")).lower()

@@ -17,6 +17,7 @@ from openpyxl.cell import WriteOnlyCell
 
 from .schema import INPUT_SHEETS, NUMBER_KINDS
 from ..engine.units import fold
+from .package import PackageError, check_package, one_line
 from .validate import SchemaError
 
 #: A workbook that unpacks to more than this is refused before parsing (zip bombs).
@@ -28,14 +29,12 @@ class BookError(ValueError):
 
 
 def check_size(path: Path) -> None:
-    """Refuse a file whose uncompressed contents are absurdly large."""
+    """Refuse a file whose uncompressed contents are absurdly large, or whose zip package is
+    damaged or hostile (:func:`clv_xl.book.package.check_package`), before anything parses it."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise BookError(f"{path.name} is not an Excel workbook (.xlsx/.xlsm)") from None
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise BookError(f"{path.name} unpacks to {unpacked / 1e9:.1f} GB; refusing to read it")
+        check_package(path, MAX_UNPACKED_BYTES)
+    except PackageError as exc:
+        raise BookError(str(exc)) from None
 
 
 class BookReader:
@@ -55,13 +54,20 @@ class BookReader:
         try:
             self._reader = CalamineWorkbook.from_path(str(self.path))
         except Exception as exc:  # noqa: BLE001 - calamine raises its own error types
-            raise BookError(f"{self.name} cannot be read as a workbook: {exc}") from None
+            raise BookError(f"{self.name} cannot be read as a workbook: {one_line(exc)}") \
+                from None
 
     def sheet_names(self) -> list[str]:
         return list(self._reader.sheet_names)
 
     def read_rows(self, sheet: str) -> list[list]:
-        rows = self._reader.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        try:
+            rows = self._reader.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - calamine's errors (XmlError, ZipError, ...)
+            raise BookError(f"{self.name}: the sheet {sheet!r} is damaged and cannot be read "
+                            f"({one_line(exc)})") from None
         return [[None if v == "" else v for v in row] for row in rows]
 
     def progress(self, stage: str, fraction: float) -> None:
