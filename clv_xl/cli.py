@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 from pathlib import Path
 
@@ -23,10 +25,39 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        with _sigterm_as_exit():
+            return args.run(args)
     except (BookError, SchemaError, SettingsError, OSError) as error:
         print(f"clv-xl: error: {error}", file=sys.stderr)
         return 1
+    except (KeyboardInterrupt, Terminated) as stop:
+        what = "terminated" if isinstance(stop, Terminated) else "interrupted"
+        print(f"clv-xl: {what}: stopped; a book being written was left as it was",
+              file=sys.stderr)
+        return 143 if isinstance(stop, Terminated) else 130
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: raised in the main thread so that the run's cleanup (temporary files
+    removed, the book left as it was, its lock let go) happens as for Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit():
+    """SIGTERM raises :class:`Terminated` for the block (main thread only; elsewhere the
+    default handling stays)."""
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError, AttributeError):  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,7 +168,8 @@ def run_recompute(args) -> int:
         except ValueError:
             raise BookError(f"--as-of {args.as_of!r} is not a date (use YYYY-MM-DD)") from None
     bar = ProgressBar(sys.stderr)
-    book = FileBook(args.book, out=args.out, on_progress=bar)
+    book = FileBook(args.book, out=args.out, on_progress=bar,
+                    on_wait=lambda message: print(f"clv-xl: {message}", file=sys.stderr))
     try:
         outputs = recompute(book, as_of=as_of)
     finally:

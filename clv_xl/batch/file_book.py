@@ -24,6 +24,7 @@ import math
 import os
 import re
 import shutil
+import stat
 import struct
 import tempfile
 import zlib
@@ -39,6 +40,7 @@ from ..book.io import BookError, BookReader
 from ..book.package import PackageError, one_line, parse_xml, sheet_parts
 from ..template.pages import FORECAST_HEADER_ROW
 from .outputs import forecast_grid, issues_grid
+from .run_lock import RunLock
 
 FORECAST, ISSUES = "Forecast", "Issues"
 #: Sheet name -> the row of its table header (the row below it styles every table row).
@@ -52,17 +54,36 @@ class FileBook(BookReader):
     """A .xlsx/.xlsm file. ``out``: write the result there instead of replacing the book.
     ``on_progress(stage, fraction)`` is called as the run goes."""
 
-    def __init__(self, path, out=None, on_progress=None) -> None:
-        super().__init__(path)
+    def __init__(self, path, out=None, on_progress=None, on_wait=None) -> None:
         self.out = Path(out) if out is not None else None
         self.on_progress = on_progress
         self.written: Path | None = None
         self.backup: Path | None = None
-        if self.out is not None and self.out.suffix.lower() != self.path.suffix.lower():
+        source = Path(path)
+        if self.out is not None and self.out.suffix.lower() != source.suffix.lower():
             raise BookError(f"--out {self.out.name}: use the book's extension "
-                            f"({self.path.suffix}), or Excel will refuse to open it")
-        check_writable(self.target)
-        check_output_parts(self.path)
+                            f"({source.suffix}), or Excel will refuse to open it")
+        target = self.out if self.out is not None else source
+        check_writable(target)
+        self._lock = RunLock(target)  # held until close(): one run of a book at a time
+        self._lock.acquire(on_wait=on_wait)
+        try:
+            remove_stale_temps(target)
+            super().__init__(source)
+            check_output_parts(self.path)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """The run is over: let go of the book's lock (also when the object is collected)."""
+        self._lock.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @property
     def target(self) -> Path:
@@ -146,35 +167,112 @@ def backup_path(path: Path) -> Path:
 
 def write_outputs(source: Path, grids: dict[str, list[list]], out: Path | None = None):
     """Write ``source`` with the given sheets' rows replaced, atomically, to ``out`` (default:
-    over ``source``, keeping the previous version as BOOK.bak.xlsx). Returns (written, backup)."""
+    over ``source``, keeping the previous version as BOOK.bak.xlsx). Returns (written, backup).
+
+    Order: the new book is written to a hidden temporary file and flushed to disk, given the
+    mode (and, where allowed, the owner) of the book it replaces; the book as it is now
+    becomes BOOK.bak.xlsx; only then is the new book moved over it. A failure at any step
+    leaves the book as it was (and an earlier backup too, when the last step fails)."""
     target = out if out is not None else source
     check_writable(target)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp",
-                                    dir=target.parent if str(target.parent) else ".")
+    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp",
+                                    dir=_folder(target))
     tmp = Path(tmp_name)
-    backup = staging = None
+    backup = earlier = None
     try:
         with os.fdopen(fd, "wb") as handle:
             patch_book(source, handle, grids)
             handle.flush()
             os.fsync(handle.fileno())
+        keep_mode(tmp, like=target)
         if target.exists():
-            staging = _staged_copy(target)  # the previous version, under a temporary name
+            earlier = keep_backup(target, backup_path(target))
+            backup = backup_path(target)  # in place from here on
         os.replace(tmp, target)
-    except PermissionError as exc:
+    except BaseException as exc:
         _remove(tmp)
-        _remove(staging)
-        raise BookError(f"{target.name} cannot be replaced ({exc.strerror}): is it open in "
-                        "another program? Nothing was changed.") from None
-    except BaseException:
-        _remove(tmp)
-        _remove(staging)
+        if backup is not None:
+            _restore_backup(backup, earlier)
+        if isinstance(exc, PermissionError):
+            raise BookError(f"{target.name} cannot be replaced ({exc.strerror}): is it open in "
+                            "another program? Nothing was changed.") from None
         raise
-    if staging is not None:
-        backup = backup_path(target)
-        os.replace(staging, backup)
+    _remove(earlier)
     _fsync_dir(target.parent)
     return target, backup
+
+
+def keep_backup(book: Path, backup: Path) -> Path | None:
+    """Make ``backup`` the book as it is now (a hard link where the disk allows, else a
+    copy); returns the earlier backup under a hidden name (to restore if the run fails
+    later), or None. On failure nothing has changed and the error says what is in the way."""
+    if os.path.lexists(backup) and not backup.is_file():
+        raise BookError(f"cannot keep the previous version as {backup.name}: something that "
+                        "is not a book is in the way (a folder?); move it and run again. "
+                        "Nothing was changed.")
+    staging = earlier = None
+    try:
+        staging = _staged_copy(book, book)
+        if os.path.lexists(backup):
+            earlier = _staged_copy(backup, book)
+        os.replace(staging, backup)
+    except OSError as exc:
+        _remove(staging)
+        _remove(earlier)
+        raise BookError(f"cannot keep the previous version as {backup.name} "
+                        f"({exc.strerror or exc}): Nothing was changed.") from None
+    return earlier
+
+
+def _restore_backup(backup: Path, earlier: Path | None) -> None:
+    """Undo :func:`keep_backup` after a later step failed (best effort)."""
+    try:
+        if earlier is not None:
+            os.replace(earlier, backup)
+        else:
+            _remove(backup)
+    except OSError:
+        pass
+
+
+def keep_mode(path: Path, like: Path) -> None:
+    """Give ``path`` the permission bits (and, where the OS allows, the owner and group) of
+    ``like``; if ``like`` does not exist, those of a new file (0666 less the umask)."""
+    try:
+        st = os.stat(like)
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(path, 0o666 & ~mask)
+        return
+    os.chmod(path, stat.S_IMODE(st.st_mode))
+    if hasattr(os, "chown"):
+        try:
+            os.chown(path, st.st_uid, st.st_gid)
+        except OSError:  # another user's book: only root may give it back its owner
+            pass
+
+
+def temp_prefix(target: Path) -> str:
+    """Hidden temporary files of a run on ``target`` start with this (and end in .tmp)."""
+    return f".{target.name}.clv-"
+
+
+def remove_stale_temps(target: Path) -> None:
+    """Remove the temporary files a killed run on ``target`` left behind. Called with the
+    book's run lock held, so no other run of this book is writing them."""
+    prefix = temp_prefix(target)
+    try:
+        names = os.listdir(_folder(target))
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(prefix) and name.endswith(".tmp"):
+            _remove(Path(_folder(target)) / name)
+
+
+def _folder(path: Path) -> str:
+    return str(path.parent) if str(path.parent) else "."
 
 
 def patch_book(source: Path, handle, grids: dict[str, list[list]]) -> None:
@@ -530,10 +628,11 @@ class _ZipWriter:
 
 # --- files -------------------------------------------------------------------------------------
 
-def _staged_copy(path: Path) -> Path:
-    """The current ``path`` under a temporary name beside it (a hard link where the disk
-    allows, else a copy): it becomes BOOK.bak.xlsx once the new book is in place."""
-    fd, staging = tempfile.mkstemp(prefix=f".{path.stem}.bak.", suffix=".tmp", dir=path.parent)
+def _staged_copy(path: Path, target: Path) -> Path:
+    """``path`` under a hidden temporary name of a run on ``target`` (a hard link where the
+    disk allows, else a copy)."""
+    fd, staging = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp",
+                                   dir=_folder(target))
     os.close(fd)
     os.unlink(staging)
     try:
