@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
+from .book import dates
 from .book.io import BookError, BookReader, read_table, write_tables
 from .demo import demo_data
 from .engine.metrics import client_metrics
@@ -163,6 +164,8 @@ def run_recompute(args) -> int:
 
     as_of = None
     if args.as_of:
+        if dates.range_reason(args.as_of):
+            raise BookError(f"--as-of {args.as_of}: {dates.range_reason(args.as_of)}")
         try:
             as_of = pd.Timestamp(args.as_of).date()
         except ValueError:

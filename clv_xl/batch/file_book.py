@@ -48,6 +48,7 @@ OUTPUT_SHEETS = {FORECAST: FORECAST_HEADER_ROW, ISSUES: 1}
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_EXCEL_ESCAPE = re.compile("_x[0-9A-Fa-f]{4}_")
 
 
 class FileBook(BookReader):
@@ -496,13 +497,19 @@ def cell_xml(ref: str, style, value, styles) -> str:
 def _text_xml(ref: str, s: str, value: str) -> str:
     """A text cell as an inline string (``s``: the style attribute or "")."""
     text = _escape(value)
-    space = ' xml:space="preserve"' if text != text.strip() else ""
+    space = ' xml:space="preserve"' if value != value.strip() else ""
     return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
 def _escape(text: str) -> str:
+    """Text as XML character data that Excel reads back as the same text: a carriage return
+    as a character reference (a raw one would become a line feed), and text that looks like
+    Excel's own escapes (``_x000D_``) escaped in turn."""
     text = _INVALID_XML.sub("\ufffd", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "_x" in text:
+        text = _EXCEL_ESCAPE.sub(r"_x005F\g<0>", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("\r", "&#13;") if "\r" in text else text
 
 
 class _Styles:

@@ -17,6 +17,7 @@ from openpyxl.cell import WriteOnlyCell
 
 from .schema import INPUT_SHEETS, NUMBER_KINDS
 from ..engine.units import fold
+from .cell_errors import error_cells
 from .package import PackageError, check_package, one_line
 from .validate import SchemaError
 
@@ -28,11 +29,12 @@ class BookError(ValueError):
     """The file cannot be read as a book: the message says why, in one line."""
 
 
-def check_size(path: Path) -> None:
+def check_size(path: Path) -> dict[str, str]:
     """Refuse a file whose uncompressed contents are absurdly large, or whose zip package is
-    damaged or hostile (:func:`clv_xl.book.package.check_package`), before anything parses it."""
+    damaged or hostile (:func:`clv_xl.book.package.check_package`), before anything parses it.
+    Returns {sheet name: its zip member}."""
     try:
-        check_package(path, MAX_UNPACKED_BYTES)
+        return check_package(path, MAX_UNPACKED_BYTES)
     except PackageError as exc:
         raise BookError(str(exc)) from None
 
@@ -48,7 +50,7 @@ class BookReader:
             raise BookError(f"{self.path} does not exist")
         if self.path.suffix.lower() not in (".xlsx", ".xlsm"):
             raise BookError(f"{self.name}: clv-xl reads and writes .xlsx or .xlsm books")
-        check_size(self.path)
+        self._parts = check_size(self.path)
         from python_calamine import CalamineWorkbook
 
         try:
@@ -68,7 +70,21 @@ class BookReader:
         except Exception as exc:  # noqa: BLE001 - calamine's errors (XmlError, ZipError, ...)
             raise BookError(f"{self.name}: the sheet {sheet!r} is damaged and cannot be read "
                             f"({one_line(exc)})") from None
-        return [[None if v == "" else v for v in row] for row in rows]
+        rows = [[None if v == "" else v for v in row] for row in rows]
+        return self._with_errors(sheet, rows)
+
+    def _with_errors(self, sheet: str, rows: list[list]) -> list[list]:
+        """``rows`` with the error cells (#N/A, ...), which calamine gives as "", as
+        :class:`~clv_xl.book.cell_errors.CellError` values."""
+        member = self._parts.get(sheet)
+        if member is None:
+            return rows
+        with zipfile.ZipFile(self.path) as archive:
+            errors = error_cells(archive, member)
+        for (r, c), error in errors.items():
+            if r < len(rows) and c < len(rows[r]):
+                rows[r][c] = error
+        return rows
 
     def progress(self, stage: str, fraction: float) -> None:
         """Reading alone reports no progress."""
