@@ -44,6 +44,22 @@ def cell_formula(unbounded="the answer is not a finite number for these inputs",
         name = compute.__name__
         per_cell = {k: s for k, s in specs.items() if hasattr(s, "required")}
 
+        def part(cells, shape, whole, single):
+            """The answers for ``cells`` (a block of whole rows) as an object array."""
+            converted = {k: per_cell[k].convert(np.broadcast_to(c, shape))
+                         for k, c in cells.items()}
+            reasons = _first_reason([r for _, r in converted.values()], shape)
+            numbers = {k: v for k, (v, _) in converted.items()}
+            result = np.asarray(compute(**numbers, **whole), dtype=object)
+            result = np.broadcast_to(result, shape).copy()
+            infinite = np.vectorize(lambda v: isinstance(v, float) and np.isinf(v),
+                                    otypes=[bool])(result)
+            reasons = np.where((reasons == "") & infinite, unbounded, reasons)
+            result[reasons != ""] = [f"{name}: {r}" for r in reasons[reasons != ""]]
+            if not single:
+                result[_all_blank(cells, per_cell, shape)] = ""
+            return result
+
         @functools.wraps(compute)
         def formula(*args):
             try:
@@ -51,18 +67,12 @@ def cell_formula(unbounded="the answer is not a finite number for these inputs",
                 cells = {k: grid(v) for k, v in values.items() if k in per_cell}
                 shape = _common_shape(cells, per_cell)
                 whole = {k: specs[k].convert(v) for k, v in values.items() if k not in per_cell}
-                converted = {k: per_cell[k].convert(np.broadcast_to(c, shape))
-                             for k, c in cells.items()}
-                reasons = _first_reason([r for _, r in converted.values()], shape)
-                numbers = {k: v for k, (v, _) in converted.items()}
-                result = np.asarray(compute(**numbers, **whole), dtype=object)
-                result = np.broadcast_to(result, shape).copy()
-                infinite = np.vectorize(lambda v: isinstance(v, float) and np.isinf(v),
-                                        otypes=[bool])(result)
-                reasons = np.where((reasons == "") & infinite, unbounded, reasons)
-                result[reasons != ""] = [f"{name}: {r}" for r in reasons[reasons != ""]]
-                result[_all_blank(cells, per_cell, shape)] = ""
-                return _to_excel(result, single=all(c.shape == (1, 1) for c in cells.values()))
+                single = all(c.shape == (1, 1) for c in cells.values())
+                result = np.empty(shape, dtype=object)
+                for rows in _blocks(shape):  # a block at a time: memory bounded by the block
+                    block = {k: c if c.shape == (1, 1) else c[rows] for k, c in cells.items()}
+                    result[rows] = part(block, result[rows].shape, whole, single)
+                return _to_excel(result, single=single)
             except ArgumentError as error:
                 return f"{name}: {error}"
             except Exception as error:  # a formula must answer with words, never a traceback
@@ -144,9 +154,20 @@ def _first_reason(reason_grids, shape) -> np.ndarray:
     return reasons
 
 
+#: A cell formula converts and computes this many cells at a time (whole rows): its
+#: temporaries stay within a few tens of MB whatever the range (bench/memory.py).
+BLOCK_CELLS = 50_000
+
+
+def _blocks(shape) -> list[slice]:
+    step = max(1, BLOCK_CELLS // max(shape[1], 1))
+    return [slice(start, start + step) for start in range(0, max(shape[0], 1), step)]
+
+
 def _all_blank(cells, specs, shape) -> np.ndarray:
+    """Rows whose required cells are all blank (the caller skips this for single cells)."""
     required = [np.broadcast_to(c, shape) for k, c in cells.items() if specs[k].required]
-    if not required or all(c.shape == (1, 1) for c in cells.values()):
+    if not required:
         return np.zeros(shape, dtype=bool)
     blank = np.vectorize(lambda v: v is None or (isinstance(v, str) and not v.strip()),
                          otypes=[bool])
