@@ -53,8 +53,11 @@ def check_package(path: Path, max_unpacked: int) -> dict[str, str]:
             infos = archive.infolist()
             unpacked = sum(info.file_size for info in infos)
             if unpacked > max_unpacked:
-                raise PackageError(f"{name} unpacks to {unpacked / 1e9:.1f} GB; refusing to "
-                                   "read it")
+                raise PackageError(
+                    f"{name} unpacks to {unpacked / 1e9:.1f} GB; refusing to read it: clv-xl "
+                    f"reads books up to {max_unpacked / 1e9:.0f} GB unpacked (about 4,000,000 "
+                    "sessions); move older sessions to an archive copy of the book and run "
+                    "again")
             for info in infos:
                 _check_member(archive, info, name)
             return sheet_parts(archive, name)
