@@ -16,6 +16,10 @@ _ERROR_CELL = re.compile(
     rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
 _CHUNK = 1 << 22
+#: The error values Excel shows in a cell (what xlwings gives with ``err_to_str``).
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                          "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!",
+                          "#CONNECT!", "#UNKNOWN!", "#BUSY!"})
 
 
 class CellError(str):
@@ -26,6 +30,16 @@ class CellError(str):
 
     def __repr__(self) -> str:
         return f"CellError({str(self)!r})"
+
+
+def with_cell_errors(rows: list[list]) -> list[list]:
+    """``rows`` with each Excel error text ("#N/A", as xlwings reads an error cell with
+    ``err_to_str``) made a :class:`CellError`."""
+    for row in rows:
+        for j, value in enumerate(row):
+            if type(value) is str and value[:1] == "#" and value in EXCEL_ERRORS:
+                row[j] = CellError(value)
+    return rows
 
 
 def error_cells(archive: zipfile.ZipFile, member: str) -> dict[tuple[int, int], CellError]:
