@@ -184,3 +184,20 @@ def test_a_carriage_return_and_excel_escapes_survive_the_round_trip(book):
     names = [row[1] for row in forecast]
     assert name in names
     assert load_workbook(book)  # still a sound book for openpyxl
+
+
+def test_error_cells_are_found_whatever_the_chunks():
+    """The package check feeds each worksheet to the scanner in the chunks it unpacks: a
+    cell cut between two chunks must still be found (chunks of 1 to 64 bytes here)."""
+    from clv_xl.book.cell_errors import ErrorScanner
+
+    xml = (b'<worksheet><sheetData><row r="1"><c r="A1" t="e"><v>#N/A</v></c>'
+           b'<c r="B1"><v>3</v></c><c r="AB1" s="2" t="e"><f>1/0</f><v>#DIV/0!</v></c></row>'
+           b'<row r="12"><c r="C12" t="inlineStr"><is><t>#REF!</t></is></c>'
+           b'<c t="e" r="D12"><v>#REF!</v></c></row></sheetData></worksheet>')
+    want = {(0, 0): "#N/A", (0, 27): "#DIV/0!", (11, 3): "#REF!"}
+    for size in (1, 2, 5, 13, 64, len(xml)):
+        scanner = ErrorScanner()
+        for at in range(0, len(xml), size):
+            scanner.feed(xml[at:at + size])
+        assert scanner.finish() == want, size

@@ -44,24 +44,41 @@ def with_cell_errors(rows: list[list]) -> list[list]:
 
 def error_cells(archive: zipfile.ZipFile, member: str) -> dict[tuple[int, int], CellError]:
     """{(row index, column index) from 0 (A1 = (0, 0)): the error} of the worksheet part."""
-    found: dict[tuple[int, int], CellError] = {}
-    tail = b""
+    scanner = ErrorScanner()
     with archive.open(member) as stream:
         while True:
             chunk = stream.read(_CHUNK)
-            data = tail + chunk
             if not chunk:
-                _scan(data, found)
-                return found
-            cut = data.rfind(b"<c ")  # a cell may straddle chunks: keep the last one
-            cut = cut if cut > 0 else len(data)
-            if b't="e"' in data:
-                _scan(data[:cut], found)
-            tail = data[cut:]
+                return scanner.finish()
+            scanner.feed(chunk)
 
 
-def _scan(data: bytes, found: dict) -> None:
-    for match in _ERROR_CELL.finditer(data):
+class ErrorScanner:
+    """:func:`error_cells` of a worksheet fed in chunks as it is unpacked (so that the
+    package check, which unpacks every part anyway, finds them in the same pass)."""
+
+    def __init__(self) -> None:
+        self.found: dict[tuple[int, int], CellError] = {}
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._tail + chunk
+        cut = data.rfind(b"<c ")  # the last cell may go on in the next chunk: keep it
+        if cut < 0:  # no cell starts here (but "<c" may end this chunk)
+            self._tail = data[-2:]
+            return
+        if data.find(b't="e"', 0, cut) >= 0:
+            _scan(data, self.found, cut)
+        self._tail = data[cut:]
+
+    def finish(self) -> dict[tuple[int, int], CellError]:
+        _scan(self._tail, self.found, len(self._tail))
+        self._tail = b""
+        return self.found
+
+
+def _scan(data: bytes, found: dict, end: int) -> None:
+    for match in _ERROR_CELL.finditer(data, 0, end):
         ref = _REF.search(match.group(1))
         if ref is None:
             continue

@@ -18,7 +18,7 @@ from openpyxl.cell import WriteOnlyCell
 from .schema import INPUT_SHEETS, NUMBER_KINDS
 from ..engine.units import fold
 from .cell_errors import error_cells
-from .package import PackageError, check_package, one_line
+from .package import Package, PackageError, check_package, one_line
 from .validate import SchemaError
 
 #: A workbook that unpacks to more than this is refused before parsing (zip bombs).
@@ -29,10 +29,10 @@ class BookError(ValueError):
     """The file cannot be read as a book: the message says why, in one line."""
 
 
-def check_size(path: Path) -> dict[str, str]:
+def check_size(path: Path) -> Package:
     """Refuse a file whose uncompressed contents are absurdly large, or whose zip package is
     damaged or hostile (:func:`clv_xl.book.package.check_package`), before anything parses it.
-    Returns {sheet name: its zip member}."""
+    Returns what the check found (sheet parts, error cells)."""
     try:
         return check_package(path, MAX_UNPACKED_BYTES)
     except PackageError as exc:
@@ -50,7 +50,7 @@ class BookReader:
             raise BookError(f"{self.path} does not exist")
         if self.path.suffix.lower() not in (".xlsx", ".xlsm"):
             raise BookError(f"{self.name}: clv-xl reads and writes .xlsx or .xlsm books")
-        self._parts = check_size(self.path)
+        self._package = check_size(self.path)
         from python_calamine import CalamineWorkbook
 
         try:
@@ -76,11 +76,13 @@ class BookReader:
     def _with_errors(self, sheet: str, rows: list[list]) -> list[list]:
         """``rows`` with the error cells (#N/A, ...), which calamine gives as "", as
         :class:`~clv_xl.book.cell_errors.CellError` values."""
-        member = self._parts.get(sheet)
+        member = self._package.parts.get(sheet)
         if member is None:
             return rows
-        with zipfile.ZipFile(self.path) as archive:
-            errors = error_cells(archive, member)
+        errors = self._package.error_cells.get(member)
+        if errors is None:  # a worksheet outside xl/worksheets/: not scanned yet
+            with zipfile.ZipFile(self.path) as archive:
+                errors = error_cells(archive, member)
         for (r, c), error in errors.items():
             if r < len(rows) and c < len(rows[r]):
                 rows[r][c] = error

@@ -23,15 +23,19 @@ from __future__ import annotations
 import re
 import zipfile
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
+from .cell_errors import ErrorScanner
+
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _NS_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 WORKBOOK, WORKBOOK_RELS = "xl/workbook.xml", "xl/_rels/workbook.xml.rels"
+WORKSHEETS = "xl/worksheets/"
 #: Parts read as XML (a DTD in any of them is refused).
 XML_SUFFIXES = (".xml", ".rels", ".vml")
 #: The XML declaration, comments and processing instructions before the root element are
@@ -44,9 +48,18 @@ class PackageError(ValueError):
     """The file is not a sound book package: the message says why, in one line."""
 
 
-def check_package(path: Path, max_unpacked: int) -> dict[str, str]:
-    """Check the zip at ``path`` as described in the module docstring; returns
-    :func:`sheet_parts` of the book."""
+@dataclass
+class Package:
+    """What the check found: {sheet name: zip member} and, for each worksheet part under
+    xl/worksheets/, its error cells (:func:`clv_xl.book.cell_errors.error_cells`)."""
+
+    parts: dict[str, str]
+    error_cells: dict[str, dict] = field(default_factory=dict)
+
+
+def check_package(path: Path, max_unpacked: int) -> Package:
+    """Check the zip at ``path`` as described in the module docstring (one pass over the
+    unpacked parts, which also finds the worksheets' error cells)."""
     name = Path(path).name
     try:
         with zipfile.ZipFile(path) as archive:
@@ -58,9 +71,13 @@ def check_package(path: Path, max_unpacked: int) -> dict[str, str]:
                     f"reads books up to {max_unpacked / 1e9:.0f} GB unpacked (about 4,000,000 "
                     "sessions); move older sessions to an archive copy of the book and run "
                     "again")
+            errors = {}
             for info in infos:
-                _check_member(archive, info, name)
-            return sheet_parts(archive, name)
+                scanner = ErrorScanner() if info.filename.startswith(WORKSHEETS) else None
+                _check_member(archive, info, name, scanner)
+                if scanner is not None:
+                    errors[info.filename] = scanner.finish()
+            return Package(sheet_parts(archive, name), errors)
     except PackageError:
         raise
     except zipfile.BadZipFile:
@@ -71,8 +88,10 @@ def check_package(path: Path, max_unpacked: int) -> dict[str, str]:
         raise PackageError(f"{name} is damaged ({one_line(exc)}): it cannot be read") from None
 
 
-def _check_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, book: str) -> None:
-    """Unpack one member, streamed: CRC and size checked; XML parts: no DTD in the prolog."""
+def _check_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, book: str,
+                  scanner=None) -> None:
+    """Unpack one member, streamed: CRC and size checked; XML parts: no DTD in the prolog;
+    ``scanner`` (if any) is fed every chunk."""
     if info.flag_bits & 0x1:
         raise PackageError(f"{book}: the part {info.filename} is encrypted (a password-"
                            "protected book?): clv-xl reads only books without a password")
@@ -84,6 +103,8 @@ def _check_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, book: str) ->
                 chunk = member.read(_CHUNK)
                 if not chunk:
                     break
+                if scanner is not None:
+                    scanner.feed(chunk)
                 if is_xml and head is not None:
                     head += chunk
                     if _prolog_has_dtd(head, info.filename, book):
