@@ -10,10 +10,13 @@ with a date style of the book. Each cell reuses the style (``s=``) of the templa
 the same place above the table, and the styles of the first table row for every table row.
 
 Safety: a lock file (``~$BOOK.xlsx`` of Excel, ``.~lock.BOOK.xlsx#`` of LibreOffice) or a book
-that cannot be opened for writing is refused with one message. The new book is written to a
-temporary file beside the target, flushed to disk, the previous version kept as
-``BOOK.bak.xlsx`` and only then moved over the book (``os.replace``); on any failure the
-temporary file is removed and the book is left as it was.
+that cannot be opened for writing is refused with one message. One run of a book at a time:
+an operating-system lock (:mod:`.run_lock`) is held from before reading until the end. The
+package is checked before it is read (:mod:`clv_xl.book.package`). The new book is written to
+a hidden temporary file beside the target, flushed to disk and given the book's mode and
+owner; the book as it is becomes ``BOOK.bak.xlsx``; only then is the new book moved over it
+(``os.replace``). On any failure the temporary files are removed and the book is left as it
+was; temporary files a killed run left behind are removed by the next run.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
