@@ -95,7 +95,8 @@ def table_formula(**specs):
                 values = _bind(compute, args)
                 table = compute(**{k: _whole(specs[k], v) for k, v in values.items()})
                 body = table.astype(object).where(table.notna(), "").to_numpy()
-                return [list(table.columns)] + [[_excel_value(v) for v in row] for row in body]
+                return [list(table.columns)] + [[_finite(name, _excel_value(v)) for v in row]
+                                                for row in body]
             except ArgumentError as error:
                 return f"{name}: {error}"
             except Exception as error:
@@ -104,6 +105,13 @@ def table_formula(**specs):
         return _register(formula, compute, specs)
 
     return decorate
+
+
+def _finite(name: str, value):
+    """A table cell: an infinite number (an overflow, e.g. from 1e308) as a short message."""
+    if isinstance(value, float) and np.isinf(value):
+        return f"{name}: the answer is not a finite number for these inputs"
+    return value
 
 
 def _bind(compute, args) -> dict:
