@@ -31,7 +31,7 @@ INTERNAL = re.compile(r"could not compute|OutOfBounds|Overflow|Error\b|Exception
 
 EXCEL_DATES = st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(9999, 12, 31))
 DATE_TEXTS = st.one_of(
-    st.sampled_from(["0001-01-01", "9999-12-31", "1899-12-31", "2262-04-12", "2262-04-11",
+    st.sampled_from(["0001-01-01", "9999-12-31", "1899-12-31", "2262-04-12", "2262-04-11", "2189-12-31", "2190-01-01",
                      "1900-01-01", "2024-02-30", "10000-01-01", "-0001-01-01"]),
     EXCEL_DATES.map(lambda d: d.date().isoformat()))
 NUMBERS = st.one_of(

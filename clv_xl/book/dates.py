@@ -1,9 +1,11 @@
-"""The dates clv-xl computes with: 1900-01-01 to 2262-04-11.
+"""The dates clv-xl computes with: 1900-01-01 to 2189-12-31.
 
-Excel's dates run from 1900-01-01 to 9999-12-31; pandas timestamps (nanoseconds since 1970,
-which the engine computes with) end on 2262-04-11. A date outside the range both know is a
-bad value with a reason, never a crash: :func:`range_reason` says why, for a date, a
-datetime, a Timestamp or ISO text ("0001-01-01"); :func:`in_range` is the mask over a column.
+Excel's dates run from 1900-01-01 to 9999-12-31. The engine computes with pandas timestamps in
+nanoseconds: they end on 2262-04-11, and the difference of two of them (days since, a
+client's age) must stay within 292 years. From 1900, that allows dates up to 2189-12-31 (with
+two years to spare for intervals added to them). A date outside the range is a bad value
+with a reason, never a crash: :func:`range_reason` says why, for a date, a datetime, a
+Timestamp or ISO text ("0001-01-01"); :func:`in_range` is the mask over a column.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 FIRST_DAY = dt.date(1900, 1, 1)
-LAST_DAY = dt.date(2262, 4, 11)
+LAST_DAY = dt.date(2189, 12, 31)
 AFTER = f"date after {LAST_DAY:%Y-%m-%d}: not supported"
 BEFORE = f"date before {FIRST_DAY:%Y-%m-%d}: not supported (Excel's dates start in 1900)"
 #: Excel's serial number of 9999-12-31, its last day (the 1900 date system).

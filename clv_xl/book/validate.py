@@ -206,7 +206,7 @@ def _parse_number(column, cells, skip):
 
 
 def _parse_date(cells, skip):
-    """Dates and ISO date text; a date outside 1900-01-01..2262-04-11 is invalid with its
+    """Dates and ISO date text; a date outside 1900-01-01..2189-12-31 is invalid with its
     reason (:mod:`clv_xl.book.dates`)."""
     is_date = cells.of_type(lambda t: issubclass(t, (dt.date, pd.Timestamp)))
     is_text = cells.is_text

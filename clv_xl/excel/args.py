@@ -177,7 +177,7 @@ class DateArg:
 
 
 def supported_date(label: str, value) -> pd.Timestamp:
-    """A cell as a day within 1900-01-01..2262-04-11 (:mod:`clv_xl.book.dates`): a date or
+    """A cell as a day within 1900-01-01..2189-12-31 (:mod:`clv_xl.book.dates`): a date or
     date text; else ArgumentError with the reason."""
     reason = dates.range_reason(value)
     if reason:
