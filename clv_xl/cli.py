@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -30,14 +32,17 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get(DEBUG_VARIABLE):
         sys.unraisablehook = _quiet  # a writer cleaned up after an error prints no traceback
     try:
-        return args.run(args)
+        with _sigterm_as_exit():
+            return args.run(args)
     except (BookError, SchemaError, SettingsError) as error:
         return _fail(str(error))
     except OSError as error:
         where = f" ({error.filename})" if getattr(error, "filename", None) else ""
         return _fail(f"{error.strerror or error}{where}")
-    except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+    except (KeyboardInterrupt, Terminated) as stop:
+        what = "terminated" if isinstance(stop, Terminated) else "interrupted"
+        return _fail(f"{what}: stopped; a book being written was left as it was",
+                     143 if isinstance(stop, Terminated) else 130)
     except MemoryError:
         return _fail("out of memory: the file is too large for this computer")
     except Exception as error:  # noqa: BLE001 - no traceback reaches a user
@@ -60,6 +65,29 @@ def _fail(message: str, code: int = 1) -> int:
 def _first_line(error) -> str:
     lines = str(error).strip().splitlines()
     return lines[0][:400] if lines else type(error).__name__
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: raised in the main thread so that the run's cleanup (temporary files
+    removed, the book left as it was, its lock let go) happens as for Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit():
+    """SIGTERM raises :class:`Terminated` for the block (main thread only; elsewhere the
+    default handling stays)."""
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError, AttributeError):  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -330,7 +358,8 @@ def run_recompute(args) -> int:
 
     as_of = _checked_as_of(args.as_of)
     bar = ProgressBar(sys.stderr)
-    book = FileBook(args.book, out=args.out, on_progress=bar)
+    book = FileBook(args.book, out=args.out, on_progress=bar,
+                    on_wait=lambda message: print(f"clv-xl: {message}", file=sys.stderr))
     try:
         outputs = recompute(book, as_of=as_of)
     finally:

@@ -94,9 +94,10 @@ class StandInRange:
     def __init__(self, ws, top, left, bottom, right):
         self.ws, self.top, self.left, self.bottom, self.right = ws, top, left, bottom, right
         self.ndim = None
+        self.err_to_str = False  # xlwings: an error cell reads as None unless err_to_str
 
-    def options(self, ndim=None, **_):
-        self.ndim = ndim
+    def options(self, ndim=None, err_to_str=False, **_):
+        self.ndim, self.err_to_str = ndim, err_to_str
         return self
 
     @property
@@ -105,7 +106,8 @@ class StandInRange:
 
     @property
     def value(self):
-        rows = [[_read(self.ws.cell(r, c)) for c in range(self.left, self.right + 1)]
+        rows = [[_read(self.ws.cell(r, c), self.err_to_str)
+                 for c in range(self.left, self.right + 1)]
                 for r in range(self.top, self.bottom + 1)]
         if self.ndim == 2:
             return rows
@@ -126,7 +128,9 @@ class StandInRange:
                 self.ws.cell(r, c).value = None
 
 
-def _read(cell):
+def _read(cell, err_to_str=False):
+    if cell.data_type == "e":
+        return cell.value if err_to_str else None
     return None if cell.data_type == "f" else cell.value
 
 
@@ -161,6 +165,21 @@ def test_read_rows_from_a1_with_blanks_and_dates(demo_path):
     assert isinstance(rows[1][0], dt.datetime)
     dashboard = book.read_rows("Dashboard")  # used range starts at B1: still read from A1
     assert dashboard[0][:2] == [None, "Dashboard"]
+
+
+def test_error_cells_are_read_as_errors_not_blanks(demo_path, tmp_path):
+    from clv_xl.book.cell_errors import CellError
+
+    path = tmp_path / "errors.xlsx"
+    wb = load_workbook(demo_path)
+    wb["Sessions"]["D2"].value = "#N/A"
+    wb["Sessions"]["D2"].data_type = "e"
+    wb["Sessions"]["E3"].value = "#N/A"  # typed text: Excel shows it as the error, as we do
+    wb["Sessions"]["E3"].data_type = "s"
+    wb.save(path)
+    rows = ExcelBook(StandInBook(path)).read_rows("Sessions")
+    assert rows[1][3] == "#N/A" and isinstance(rows[1][3], CellError)
+    assert isinstance(rows[2][4], CellError)
 
 
 def test_formula_looking_text_is_written_as_text_and_old_rows_are_cleared(demo_path):

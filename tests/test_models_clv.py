@@ -70,3 +70,18 @@ def test_rejects_bad_arguments():
         model_clv(BG, GG, **CLIENTS, time_unit_days=0)
     with pytest.raises(ValueError, match="months"):
         model_clv(BG, GG, **CLIENTS, months=-1)
+
+
+@pytest.mark.parametrize("block", [1, 13, 26, 40])
+def test_clients_in_blocks_give_the_same_answers(monkeypatch, block):
+    """model_clv computes a block of clients at a time to bound its memory; the blocks
+    (here of 1, 1, 2 and 3 clients at 12 months) must not change any answer."""
+    from clv_xl.engine.models import discounted
+
+    whole = model_clv(BG, GG, **CLIENTS, months=12, monthly_discount_rate=0.01)
+    monkeypatch.setattr(discounted, "BLOCK_VALUES", block)
+    np.testing.assert_allclose(  # equal up to the last bit (SIMD paths differ by length)
+        model_clv(BG, GG, **CLIENTS, months=12, monthly_discount_rate=0.01), whole, rtol=1e-14)
+    grid = {k: np.tile(v, (3, 1)) for k, v in CLIENTS.items()}  # 2-D input keeps its shape
+    np.testing.assert_allclose(model_clv(BG, GG, **grid, months=12, monthly_discount_rate=0.01),
+                               np.tile(whole, (3, 1)), rtol=1e-14)

@@ -28,3 +28,5 @@ class Book(Protocol):
 
     def progress(self, stage: str, fraction: float) -> None:
         """Report progress: ``fraction`` is 0..1 within the whole run."""
+
+    # Optional: ``close()``, called when the run ends (the file door lets go of its lock).

@@ -19,6 +19,8 @@ import re
 
 import pandas as pd
 
+from ..book.cell_errors import with_cell_errors
+
 FORECAST, ISSUES = "Forecast", "Issues"
 TITLE = "Forecast"
 #: Text Excel would turn into something else when it is assigned to a cell: a formula
@@ -44,8 +46,9 @@ class ExcelBook:
         """The cell values of the used range, from A1 (blanks are None, dates datetimes)."""
         ws = self.book.sheets[sheet]
         last = ws.used_range.last_cell
-        values = ws.range((1, 1), (last.row, last.column)).options(ndim=2).value
-        return [list(row) for row in values or []]
+        values = ws.range((1, 1), (last.row, last.column)).options(ndim=2,
+                                                                     err_to_str=True).value
+        return with_cell_errors([list(row) for row in values or []])
 
     # --- writing ------------------------------------------------------------------------------
 

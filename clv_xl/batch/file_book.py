@@ -10,59 +10,84 @@ with a date style of the book. Each cell reuses the style (``s=``) of the templa
 the same place above the table, and the styles of the first table row for every table row.
 
 Safety: a lock file (``~$BOOK.xlsx`` of Excel, ``.~lock.BOOK.xlsx#`` of LibreOffice) or a book
-that cannot be opened for writing is refused with one message. The new book is written to a
-temporary file beside the target, flushed to disk, the previous version kept as
-``BOOK.bak.xlsx`` and only then moved over the book (``os.replace``); on any failure the
-temporary file is removed and the book is left as it was.
+that cannot be opened for writing is refused with one message. One run of a book at a time:
+an operating-system lock (:mod:`.run_lock`) is held from before reading until the end. The
+package is checked before it is read (:mod:`clv_xl.book.package`). The new book is written to
+a hidden temporary file beside the target, flushed to disk and given the book's mode and
+owner; the book as it is becomes ``BOOK.bak.xlsx``; only then is the new book moved over it
+(``os.replace``). On any failure the temporary files are removed and the book is left as it
+was; temporary files a killed run left behind are removed by the next run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
 import re
 import shutil
+import stat
 import struct
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from defusedxml import ElementTree
 from openpyxl.utils import get_column_letter
 
 from ..book.io import BookError, BookReader
+from ..book.package import PackageError, one_line, parse_xml, sheet_parts
 from ..template.pages import FORECAST_HEADER_ROW
 from .outputs import forecast_grid, issues_grid
+from .run_lock import RunLock
 
 FORECAST, ISSUES = "Forecast", "Issues"
 #: Sheet name -> the row of its table header (the row below it styles every table row).
 OUTPUT_SHEETS = {FORECAST: FORECAST_HEADER_ROW, ISSUES: 1}
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_NS_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_EXCEL_ESCAPE = re.compile("_x[0-9A-Fa-f]{4}_")
 
 
 class FileBook(BookReader):
     """A .xlsx/.xlsm file. ``out``: write the result there instead of replacing the book.
     ``on_progress(stage, fraction)`` is called as the run goes."""
 
-    def __init__(self, path, out=None, on_progress=None) -> None:
-        super().__init__(path)
+    def __init__(self, path, out=None, on_progress=None, on_wait=None) -> None:
         self.out = Path(out) if out is not None else None
         self.on_progress = on_progress
         self.written: Path | None = None
         self.backup: Path | None = None
-        if self.out is not None and self.out.suffix.lower() != self.path.suffix.lower():
+        source = Path(path)
+        if self.out is not None and self.out.suffix.lower() != source.suffix.lower():
             raise BookError(f"--out {self.out.name}: use the book's extension "
-                            f"({self.path.suffix}), or Excel will refuse to open it")
-        check_writable(self.target)
+                            f"({source.suffix}), or Excel will refuse to open it")
+        target = self.out if self.out is not None else source
+        check_writable(target)
+        self._lock = RunLock(target)  # held until close(): one run of a book at a time
+        self._lock.acquire(on_wait=on_wait)
+        try:
+            remove_stale_temps(target)
+            super().__init__(source)
+            check_output_parts(self.path)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """The run is over: let go of the book's lock (also when the object is collected)."""
+        self._lock.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @property
     def target(self) -> Path:
@@ -112,6 +137,38 @@ def check_writable(path: Path) -> None:
         raise BookError(f"cannot write in the folder {folder}")
 
 
+def check_output_parts(path: Path) -> None:
+    """Refuse, before anything is computed, a book whose Forecast or Issues sheet or whose
+    styles cannot be written into (the package itself was checked when it was opened)."""
+    import zipfile
+
+    with _damage_as_book_error(path):
+        with zipfile.ZipFile(path) as archive:
+            parts = sheet_parts(archive, path.name)
+            missing = [name for name in OUTPUT_SHEETS if name not in parts]
+            if missing:
+                raise BookError(f"{path.name} has no sheet named {missing[0]!r} to write into")
+            if "xl/styles.xml" in archive.namelist():
+                _Styles(archive.read("xl/styles.xml"), path.name)
+
+
+@contextlib.contextmanager
+def _damage_as_book_error(path: Path):
+    """Errors of a damaged or hostile book (zip, zlib, XML, text encoding) as one BookError."""
+    import zipfile
+
+    try:
+        yield
+    except PackageError as exc:
+        raise BookError(str(exc)) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, UnicodeDecodeError,
+            struct.error, ValueError, TypeError) as exc:
+        if isinstance(exc, BookError):
+            raise
+        raise BookError(f"{path.name} is damaged ({one_line(exc)}): nothing was written") \
+            from None
+
+
 def backup_path(path: Path) -> Path:
     """``BOOK.bak.xlsx`` beside ``BOOK.xlsx``."""
     return path.with_name(f"{path.stem}.bak{path.suffix}")
@@ -123,35 +180,112 @@ def write_outputs(source: Path, grids: dict[str, list[list]], out: Path | None =
                   members: dict[str, bytes] | None = None):
     """Write ``source`` with the given sheets' rows replaced (and the zip ``members`` given
     replaced by those bytes), atomically, to ``out`` (default: over ``source``, keeping the
-    previous version as BOOK.bak.xlsx). Returns (written, backup)."""
+    previous version as BOOK.bak.xlsx). Returns (written, backup).
+
+    Order: the new book is written to a hidden temporary file and flushed to disk, given the
+    mode (and, where allowed, the owner) of the book it replaces; the book as it is now
+    becomes BOOK.bak.xlsx; only then is the new book moved over it. A failure at any step
+    leaves the book as it was (and an earlier backup too, when the last step fails)."""
     target = out if out is not None else source
     check_writable(target)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp",
-                                    dir=target.parent if str(target.parent) else ".")
+    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp",
+                                    dir=_folder(target))
     tmp = Path(tmp_name)
-    backup = staging = None
+    backup = earlier = None
     try:
         with os.fdopen(fd, "wb") as handle:
             patch_book(source, handle, grids, members)
             handle.flush()
             os.fsync(handle.fileno())
+        keep_mode(tmp, like=target)
         if target.exists():
-            staging = _staged_copy(target)  # the previous version, under a temporary name
+            earlier = keep_backup(target, backup_path(target))
+            backup = backup_path(target)  # in place from here on
         os.replace(tmp, target)
-    except PermissionError as exc:
+    except BaseException as exc:
         _remove(tmp)
-        _remove(staging)
-        raise BookError(f"{target.name} cannot be replaced ({exc.strerror}): is it open in "
-                        "another program? Nothing was changed.") from None
-    except BaseException:
-        _remove(tmp)
-        _remove(staging)
+        if backup is not None:
+            _restore_backup(backup, earlier)
+        if isinstance(exc, PermissionError):
+            raise BookError(f"{target.name} cannot be replaced ({exc.strerror}): is it open in "
+                            "another program? Nothing was changed.") from None
         raise
-    if staging is not None:
-        backup = backup_path(target)
-        os.replace(staging, backup)
+    _remove(earlier)
     _fsync_dir(target.parent)
     return target, backup
+
+
+def keep_backup(book: Path, backup: Path) -> Path | None:
+    """Make ``backup`` the book as it is now (a hard link where the disk allows, else a
+    copy); returns the earlier backup under a hidden name (to restore if the run fails
+    later), or None. On failure nothing has changed and the error says what is in the way."""
+    if os.path.lexists(backup) and not backup.is_file():
+        raise BookError(f"cannot keep the previous version as {backup.name}: something that "
+                        "is not a book is in the way (a folder?); move it and run again. "
+                        "Nothing was changed.")
+    staging = earlier = None
+    try:
+        staging = _staged_copy(book, book)
+        if os.path.lexists(backup):
+            earlier = _staged_copy(backup, book)
+        os.replace(staging, backup)
+    except OSError as exc:
+        _remove(staging)
+        _remove(earlier)
+        raise BookError(f"cannot keep the previous version as {backup.name} "
+                        f"({exc.strerror or exc}): Nothing was changed.") from None
+    return earlier
+
+
+def _restore_backup(backup: Path, earlier: Path | None) -> None:
+    """Undo :func:`keep_backup` after a later step failed (best effort)."""
+    try:
+        if earlier is not None:
+            os.replace(earlier, backup)
+        else:
+            _remove(backup)
+    except OSError:
+        pass
+
+
+def keep_mode(path: Path, like: Path) -> None:
+    """Give ``path`` the permission bits (and, where the OS allows, the owner and group) of
+    ``like``; if ``like`` does not exist, those of a new file (0666 less the umask)."""
+    try:
+        st = os.stat(like)
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(path, 0o666 & ~mask)
+        return
+    os.chmod(path, stat.S_IMODE(st.st_mode))
+    if hasattr(os, "chown"):
+        try:
+            os.chown(path, st.st_uid, st.st_gid)
+        except OSError:  # another user's book: only root may give it back its owner
+            pass
+
+
+def temp_prefix(target: Path) -> str:
+    """Hidden temporary files of a run on ``target`` start with this (and end in .tmp)."""
+    return f".{target.name}.clv-"
+
+
+def remove_stale_temps(target: Path) -> None:
+    """Remove the temporary files a killed run on ``target`` left behind. Called with the
+    book's run lock held, so no other run of this book is writing them."""
+    prefix = temp_prefix(target)
+    try:
+        names = os.listdir(_folder(target))
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(prefix) and name.endswith(".tmp"):
+            _remove(Path(_folder(target)) / name)
+
+
+def _folder(path: Path) -> str:
+    return str(path.parent) if str(path.parent) else "."
 
 
 def patch_book(source: Path, handle, grids: dict[str, list[list]],
@@ -161,14 +295,16 @@ def patch_book(source: Path, handle, grids: dict[str, list[list]],
     members = members or {}
     import zipfile
 
-    with zipfile.ZipFile(source) as archive, open(source, "rb") as raw:
+    with _damage_as_book_error(source), zipfile.ZipFile(source) as archive, \
+            open(source, "rb") as raw:
         infos = {info.filename: info for info in archive.infolist()}
-        parts = sheet_parts(archive)
+        parts = sheet_parts(archive, source.name)
         missing = [name for name in grids if name not in parts]
         if missing:
             raise BookError(f"{source.name} has no sheet named {missing[0]!r} to write into")
         replaced = {parts[name]: name for name in grids}
-        styles = _Styles(archive.read("xl/styles.xml") if "xl/styles.xml" in infos else b"")
+        styles = _Styles(archive.read("xl/styles.xml") if "xl/styles.xml" in infos else b"",
+                         source.name)
         writer = _ZipWriter(handle)
         for info in archive.infolist():
             if info.filename in members:
@@ -188,35 +324,6 @@ def patch_book(source: Path, handle, grids: dict[str, list[list]],
             else:
                 writer.copy(raw, info)
         writer.close()
-
-
-def sheet_parts(archive) -> dict[str, str]:
-    """Sheet name -> the zip member of its worksheet XML (via workbook.xml and its rels)."""
-    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    targets = {rel.get("Id"): rel.get("Target") for rel in rels.iter(f"{{{_NS_PKG}}}Relationship")}
-    parts = {}
-    for sheet in book.iter(f"{{{_NS_MAIN}}}sheet"):
-        target = targets.get(sheet.get(f"{{{_NS_REL}}}id"))
-        if not target:
-            continue
-        if target.startswith("/"):
-            member = target.lstrip("/")
-        else:
-            member = str(PurePosixPath("xl") / target)
-        parts[sheet.get("name")] = _normalise(member)
-    return parts
-
-
-def _normalise(member: str) -> str:
-    out: list[str] = []
-    for part in member.split("/"):
-        if part == "..":
-            if out:
-                out.pop()
-        elif part not in ("", "."):
-            out.append(part)
-    return "/".join(out)
 
 
 def full_calc_on_load(xml: bytes) -> bytes:
@@ -406,13 +513,19 @@ def cell_xml(ref: str, style, value, styles) -> str:
 def _text_xml(ref: str, s: str, value: str) -> str:
     """A text cell as an inline string (``s``: the style attribute or "")."""
     text = _escape(value)
-    space = ' xml:space="preserve"' if text != text.strip() else ""
+    space = ' xml:space="preserve"' if value != value.strip() else ""
     return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
 def _escape(text: str) -> str:
+    """Text as XML character data that Excel reads back as the same text: a carriage return
+    as a character reference (a raw one would become a line feed), and text that looks like
+    Excel's own escapes (``_x000D_``) escaped in turn."""
     text = _INVALID_XML.sub("\ufffd", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "_x" in text:
+        text = _EXCEL_ESCAPE.sub(r"_x005F\g<0>", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("\r", "&#13;") if "\r" in text else text
 
 
 class _Styles:
@@ -420,12 +533,12 @@ class _Styles:
 
     _BUILTIN_DATES = set(range(14, 23)) | set(range(45, 48))
 
-    def __init__(self, xml: bytes) -> None:
+    def __init__(self, xml: bytes, book: str = "the book") -> None:
         self.date_ids: set[str] = set()
         self.date_style: str | None = None
         if not xml:
             return
-        root = ElementTree.fromstring(xml)
+        root = parse_xml(xml, "xl/styles.xml", book)
         custom = {}
         for fmt in root.iter(f"{{{_NS_MAIN}}}numFmt"):
             code = re.sub(r'"[^"]*"|\[[^\]]*\]', "", fmt.get("formatCode", "")).lower()
@@ -538,10 +651,11 @@ class _ZipWriter:
 
 # --- files -------------------------------------------------------------------------------------
 
-def _staged_copy(path: Path) -> Path:
-    """The current ``path`` under a temporary name beside it (a hard link where the disk
-    allows, else a copy): it becomes BOOK.bak.xlsx once the new book is in place."""
-    fd, staging = tempfile.mkstemp(prefix=f".{path.stem}.bak.", suffix=".tmp", dir=path.parent)
+def _staged_copy(path: Path, target: Path) -> Path:
+    """``path`` under a hidden temporary name of a run on ``target`` (a hard link where the
+    disk allows, else a copy)."""
+    fd, staging = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp",
+                                   dir=_folder(target))
     os.close(fd)
     os.unlink(staging)
     try:

@@ -9,6 +9,7 @@ from A1, the same way for both doors.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,9 +69,50 @@ def forecast_table(clients: pd.DataFrame, metrics: pd.DataFrame,
     return table
 
 
-def issues_table(problems) -> pd.DataFrame:
-    """The Problems of every sheet, in sheet order then row, under the Issues headers."""
-    rows = [(p.sheet, p.row, p.column, _value(p.value), p.reason, p.severity) for p in problems]
+#: Rows of one kind of problem (same sheet, column and reason, the quoted value aside) listed
+#: one by one; the others of that kind are summed up in one row below them.
+ROWS_PER_PROBLEM = 100
+#: The Issues sheet stops here, below the 1,048,576 rows Excel and LibreOffice open.
+MAX_ISSUE_ROWS = 1_000_000
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def issues_table(problems, per_problem: int = ROWS_PER_PROBLEM,
+                 max_rows: int = MAX_ISSUE_ROWS) -> pd.DataFrame:
+    """The Problems of every sheet, in sheet order then row, under the Issues headers.
+
+    A problem repeated more than ``per_problem`` times (same sheet, column and reason, e.g.
+    300,000 sessions of an unknown client) is listed for its first ``per_problem`` rows, and
+    one row after that sheet's rows says how many more there are and where. At most
+    ``max_rows`` rows are written; a last row says how many were left out."""
+    groups: dict[tuple, list] = {}
+    for problem in problems:
+        key = (problem.sheet, problem.column, _QUOTED.sub("'…'", problem.reason),
+               problem.severity)
+        groups.setdefault(key, []).append(problem)
+    hidden = set()
+    summaries: dict[str, list[tuple]] = {}
+    for (sheet, column, kind, severity), found in groups.items():
+        if len(found) <= per_problem:
+            continue
+        rest = found[per_problem:]
+        hidden.update(map(id, rest))
+        rows = [p.row for p in rest]
+        summaries.setdefault(sheet, []).append((
+            sheet, None, column, f"{len(rest):,} more",
+            f"{kind}: {len(rest):,} more rows like this, rows {min(rows):,} to {max(rows):,} "
+            f"(the first {per_problem:,} are listed above)", severity))
+    rows = []
+    sheet_order = list(dict.fromkeys(p.sheet for p in problems))
+    for sheet in sheet_order:
+        rows += [(p.sheet, p.row, p.column, _value(p.value), p.reason, p.severity)
+                 for p in problems if p.sheet == sheet and id(p) not in hidden]
+        rows += summaries.get(sheet, [])
+    if len(rows) > max_rows:
+        left_out = len(rows) - (max_rows - 1)
+        rows = rows[:max_rows - 1] + [(None, None, None, f"{left_out:,} more", (
+            f"{left_out:,} more issue rows are not listed: the Issues sheet stops at "
+            f"{max_rows:,} rows"), "error")]
     return pd.DataFrame(rows, columns=list(ISSUES_HEADERS))
 
 

@@ -31,9 +31,15 @@ _STAGE_END = {"read": 0.40, "validate": 0.60, "compute": 0.72, "forecast": 0.85,
 
 def recompute(book, as_of=None, now: dt.datetime | None = None) -> out.Outputs:
     """Recompute ``book``: its Forecast and Issues sheets are replaced through
-    ``book.write_outputs``; the outputs are returned (with ``timings`` in seconds per stage)."""
-    with paused_gc():
-        return _recompute(book, as_of, now)
+    ``book.write_outputs``; the outputs are returned (with ``timings`` in seconds per stage).
+    The run ends with ``book.close()`` (if the book has one), whether it succeeded or not."""
+    try:
+        with paused_gc():
+            return _recompute(book, as_of, now)
+    finally:
+        close = getattr(book, "close", None)
+        if close is not None:
+            close()
 
 
 @contextlib.contextmanager

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from .schema import INPUT_SHEETS, NUMBER_KINDS
 from ..engine.units import fold
+from .cell_errors import error_cells
+from .package import Package, PackageError, check_package, one_line
 from .validate import SchemaError
 
 #: A workbook that unpacks to more than this is refused before parsing (zip bombs).
@@ -24,15 +26,14 @@ class BookError(ValueError):
     """The file cannot be read as a book: the message says why, in one line."""
 
 
-def check_size(path: Path) -> None:
-    """Refuse a file whose uncompressed contents are absurdly large."""
+def check_size(path: Path) -> Package:
+    """Refuse a file whose uncompressed contents are absurdly large, or whose zip package is
+    damaged or hostile (:func:`clv_xl.book.package.check_package`), before anything parses it.
+    Returns what the check found (sheet parts, error cells)."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise BookError(f"{path.name} is not an Excel workbook (.xlsx/.xlsm)") from None
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise BookError(f"{path.name} unpacks to {unpacked / 1e9:.1f} GB; refusing to read it")
+        return check_package(path, MAX_UNPACKED_BYTES)
+    except PackageError as exc:
+        raise BookError(str(exc)) from None
 
 
 class BookReader:
@@ -46,20 +47,43 @@ class BookReader:
             raise BookError(f"{self.path} does not exist")
         if self.path.suffix.lower() not in (".xlsx", ".xlsm"):
             raise BookError(f"{self.name}: clv-xl reads and writes .xlsx or .xlsm books")
-        check_size(self.path)
+        self._package = check_size(self.path)
         from python_calamine import CalamineWorkbook
 
         try:
             self._reader = CalamineWorkbook.from_path(str(self.path))
         except Exception as exc:  # noqa: BLE001 - calamine raises its own error types
-            raise BookError(f"{self.name} cannot be read as a workbook: {exc}") from None
+            raise BookError(f"{self.name} cannot be read as a workbook: {one_line(exc)}") \
+                from None
 
     def sheet_names(self) -> list[str]:
         return list(self._reader.sheet_names)
 
     def read_rows(self, sheet: str) -> list[list]:
-        rows = self._reader.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-        return [[None if v == "" else v for v in row] for row in rows]
+        try:
+            rows = self._reader.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - calamine's errors (XmlError, ZipError, ...)
+            raise BookError(f"{self.name}: the sheet {sheet!r} is damaged and cannot be read "
+                            f"({one_line(exc)})") from None
+        rows = [[None if v == "" else v for v in row] for row in rows]
+        return self._with_errors(sheet, rows)
+
+    def _with_errors(self, sheet: str, rows: list[list]) -> list[list]:
+        """``rows`` with the error cells (#N/A, ...), which calamine gives as "", as
+        :class:`~clv_xl.book.cell_errors.CellError` values."""
+        member = self._package.parts.get(sheet)
+        if member is None:
+            return rows
+        errors = self._package.error_cells.get(member)
+        if errors is None:  # a worksheet outside xl/worksheets/: not scanned yet
+            with zipfile.ZipFile(self.path) as archive:
+                errors = error_cells(archive, member)
+        for (r, c), error in errors.items():
+            if r < len(rows) and c < len(rows[r]):
+                rows[r][c] = error
+        return rows
 
     def progress(self, stage: str, fraction: float) -> None:
         """Reading alone reports no progress."""

@@ -20,6 +20,7 @@ import unicodedata
 
 import numpy as np
 import pandas as pd
+from .dates import FIRST_DAY, LAST_DAY
 
 _EXCEL_EPOCH = pd.Timestamp(1899, 12, 30)
 #: Excel serial numbers read as dates: 1954-10-03 .. 2119-01-18 (other numbers are not dates).
@@ -138,8 +139,8 @@ def _year(text: str) -> int:
         else year
 
 
-#: Dates an export may hold: Excel's first day to the last day pandas' nanosecond dates reach.
-DATE_RANGE = (pd.Timestamp(1900, 1, 1), pd.Timestamp(2262, 4, 11))
+#: Dates an export may hold: the days clv-xl computes with (clv_xl/book/dates.py).
+DATE_RANGE = (pd.Timestamp(FIRST_DAY), pd.Timestamp(LAST_DAY))
 
 
 def _make(year: int, month: int, day: int):

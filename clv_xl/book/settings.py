@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from . import dates
 from .schema import SETTING_BY_KEY, SETTINGS, Kind
 from ..engine.units import fold
 
@@ -87,14 +88,31 @@ def _blank(value) -> bool:
             or (isinstance(value, float) and math.isnan(value)))
 
 
+def _date(setting, value) -> dt.date:
+    """A date setting: a date, ISO text, or a number as Excel stores dates (a serial day
+    number, as a date cell formatted as General shows it), within the supported range."""
+    if isinstance(value, bool):
+        raise SettingsError(f"{setting.label}: {value!r} is not a date")
+    if isinstance(value, (int, float)):
+        day = dates.from_serial(value) if math.isfinite(value) else None
+        if day is None:
+            raise SettingsError(f"{setting.label}: the number {value:g} is not a date "
+                                "(type it as YYYY-MM-DD)")
+        value = day
+    reason = dates.range_reason(value)
+    if reason:
+        raise SettingsError(f"{setting.label}: {reason}")
+    try:
+        return pd.Timestamp(value).date()
+    except (ValueError, TypeError, OverflowError):
+        raise SettingsError(f"{setting.label}: {str(value)[:30]!r} is not a date") from None
+
+
 def _check(setting, value):
     if _blank(value):
         return setting.default
     if setting.kind is Kind.DATE:
-        try:
-            return pd.Timestamp(value).date()
-        except (ValueError, TypeError):
-            raise SettingsError(f"{setting.label}: {value!r} is not a date") from None
+        return _date(setting, value)
     if setting.kind is Kind.TEXT:
         return str(value)
     if setting.kind is Kind.CHOICE:

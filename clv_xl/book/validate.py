@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import dates
+from .cell_errors import CellError
 from .schema import CLIENTS, CONTACTS, NUMBER_KINDS, SESSIONS, Kind, Sheet
 from ..engine.units import fold
 
@@ -89,9 +91,10 @@ def validate_sheet(sheet: Sheet, raw: pd.DataFrame, first_row: int = 2,
     clean = pd.DataFrame(index=frame.index)
     for column in sheet.columns:
         blank = blanks[column.key] & ~empty
+        error = _flag_error_cells(column, cells[column.key], flag) & ~empty
         if column.required:
             flag(blank, column, "is blank")
-        parsed, invalid, reason = _parse(column, cells[column.key], blank | empty)
+        parsed, invalid, reason = _parse(column, cells[column.key], blank | empty | error)
         flag(invalid, column, reason)
         clean[column.key] = parsed
 
@@ -169,6 +172,17 @@ def _choice_hints(column) -> dict[str, str]:
             if choice in column.choices for word in words}
 
 
+def _flag_error_cells(column, cells: "_Cells", flag) -> np.ndarray:
+    """Flag the cells that show an Excel error (#N/A, #REF!, ...): the row is left out, except
+    in an optional text column (a note), where the cell is read as blank. Returns the mask."""
+    error = cells.of_type(lambda t: issubclass(t, CellError))
+    if error.any():
+        note = column.kind is Kind.TEXT and not column.required
+        flag(error, column, lambda v: f"the cell shows the error {v}" + (
+            " (read as blank)" if note else ": fix it in Excel"), "warning" if note else "error")
+    return error
+
+
 def _parse(column, cells: "_Cells", skip: np.ndarray):
     """(parsed values, invalid mask, reason) for one column."""
     kind = column.kind
@@ -188,6 +202,11 @@ def _parse(column, cells: "_Cells", skip: np.ndarray):
     return text.where(~skip, None), np.zeros(len(text), dtype=bool), ""
 
 
+#: Larger amounts are refused: Excel keeps 15 significant digits, and sums of amounts near
+#: the float limit (1e308) overflow.
+MAX_NUMBER = 1e15
+
+
 def _parse_number(column, cells, skip):
     numeric = cells.of_type(lambda t: t in (int, float, np.float64, np.int64))
     number = np.full(len(numeric), np.nan)
@@ -202,7 +221,8 @@ def _parse_number(column, cells, skip):
         negative = numeric & (number < 0)
         over_one = numeric & (number > 1) & (column.kind is Kind.PERCENT)
         nan = numeric & ~np.isfinite(number)
-    invalid = (not_number | negative | over_one | nan) & ~skip
+        huge = numeric & (np.abs(number) > MAX_NUMBER)
+    invalid = (not_number | negative | over_one | nan | huge) & ~skip
 
     def reason(value):
         if isinstance(value, bool):
@@ -215,6 +235,8 @@ def _parse_number(column, cells, skip):
             return "must be between 0 and 1 (type 20%, not 20)"
         if isinstance(value, float) and not np.isfinite(value):
             return "not a number"
+        if isinstance(value, (int, float)) and abs(value) > MAX_NUMBER:
+            return f"over {MAX_NUMBER:,.0f}: not supported"
         return "must be 0 or more"
 
     number[invalid] = np.nan
@@ -222,14 +244,16 @@ def _parse_number(column, cells, skip):
 
 
 def _parse_date(cells, skip):
+    """Dates and ISO date text; a date outside 1900-01-01..2189-12-31 is invalid with its
+    reason (:mod:`clv_xl.book.dates`)."""
     is_date = cells.of_type(lambda t: issubclass(t, (dt.date, pd.Timestamp)))
     is_text = cells.is_text
     parsed = np.full(len(is_date), np.datetime64("NaT"), dtype="datetime64[ns]")
     if is_date.any():  # date, datetime and Timestamp cells in one conversion
-        dates = pd.to_datetime(pd.Series(cells.values[is_date], dtype=object))
-        parsed[is_date] = dates.astype("datetime64[ns]").to_numpy()
+        parsed[is_date] = _supported(pd.to_datetime(
+            pd.Series(cells.values[is_date], dtype=object), errors="coerce"))
     if is_text.any():
-        parsed[is_text] = _iso_dates(cells.stripped[is_text])
+        parsed[is_text] = _supported(_iso_dates(cells.stripped[is_text]))
     parsed = pd.Series(parsed, index=cells.index).dt.normalize()
     invalid = parsed.isna().to_numpy() & ~skip
 
@@ -238,20 +262,24 @@ def _parse_date(cells, skip):
             return f"{'TRUE' if value else 'FALSE'} is not a date"
         if isinstance(value, (int, float)):
             return f"the number {value:g} where a date belongs (format the cell as a date)"
-        return f"{_quoted(value)} is not a date (use YYYY-MM-DD)"
+        if isinstance(value, dt.time):  # what a date before 1900 becomes in Excel
+            return f"a time of day, not a date ({dates.BEFORE})"
+        return dates.range_reason(value) or f"{_quoted(value)} is not a date (use YYYY-MM-DD)"
 
     return parsed, invalid, reason
 
 
-def _iso_dates(texts: np.ndarray) -> np.ndarray:
-    """ISO dates of texts as datetime64[ns]; NaT for text that is not one, or is a day
-    outside the nanosecond range of pandas (before 1677 or after 2262)."""
+def _iso_dates(texts: np.ndarray) -> pd.Series:
+    """ISO dates of texts (a zone dropped); NaT for text that is not one."""
     dates = pd.to_datetime(pd.Series(texts, dtype=object), format="ISO8601", errors="coerce")
     if dates.dt.tz is not None:
         dates = dates.dt.tz_localize(None)
-    low, high = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
-    dates = dates.where((dates >= low) & (dates <= high))
-    return dates.astype("datetime64[ns]").to_numpy()
+    return dates
+
+
+def _supported(parsed: pd.Series) -> np.ndarray:
+    """Parsed datetimes as nanosecond datetimes, NaT outside the supported range."""
+    return parsed.where(dates.in_range(parsed)).astype("datetime64[ns]").to_numpy()
 
 
 def _is_blank(value) -> bool:

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..book import dates
 from ..book.settings import Settings, SettingsError, settings_from_rows
 from ..engine.units import UNIT_DAYS, fold
 from ..book.validate import SchemaError, validate_sheet
@@ -286,14 +287,29 @@ class DateArg:
     def convert(self, value):
         if is_blank(value):
             return None
-        if isinstance(value, (dt.date, dt.datetime)) and not isinstance(value, bool):
-            return pd.Timestamp(value).normalize()
-        if isinstance(value, str):
-            try:
-                return pd.Timestamp(value.strip()).normalize()
-            except ValueError:
-                pass
-        raise ArgumentError(f"{self.label} must be a date")
+        return supported_date(self.label, value)
+
+
+def supported_date(label: str, value) -> pd.Timestamp:
+    """A cell as a day within 1900-01-01..2189-12-31 (:mod:`clv_xl.book.dates`): a date or
+    date text; else ArgumentError with the reason."""
+    reason = dates.range_reason(value)
+    if reason:
+        raise ArgumentError(f"{label}: {reason}")
+    stamp = None
+    if isinstance(value, (dt.date, dt.datetime)):
+        stamp = pd.Timestamp(value)
+    elif isinstance(value, str):
+        try:
+            stamp = pd.Timestamp(value.strip())
+        except (ValueError, OverflowError):
+            pass
+    if stamp is None or stamp is pd.NaT:
+        raise ArgumentError(f"{label} must be a date")
+    reason = dates.range_reason(stamp)
+    if reason:
+        raise ArgumentError(f"{label}: {reason}")
+    return stamp.normalize()
 
 
 # ------------------------------------------------------------------ model parameters

@@ -82,7 +82,12 @@ def cell_formula(unbounded="the answer is not a finite number for these inputs",
                 whole = {k: specs[k].convert(v) for k, v in values.items() if k not in per_cell}
                 converted = {k: per_cell[k].convert(c) for k, c in cells.items()}
                 numbers = {k: np.broadcast_to(c.values, shape) for k, c in converted.items()}
-                answers, infinite = _answers(compute(**numbers, **whole), shape)
+                answers = np.empty(shape, dtype=object)
+                infinite = np.zeros(shape, dtype=bool)
+                for rows in _blocks(shape):  # a block at a time: the engine's memory bounded
+                    block = {k: v[rows] for k, v in numbers.items()}
+                    answers[rows], infinite[rows] = _answers(compute(**block, **whole),
+                                                             answers[rows].shape)
                 _put_reasons(answers, infinite, list(converted.values()), shape, name,
                              unbounded)
                 single = all(c.shape == (1, 1) for c in cells.values())
@@ -111,7 +116,8 @@ def table_formula(**specs):
                 values = _bind(compute, args)
                 table = compute(**{k: _whole(specs[k], v) for k, v in values.items()})
                 body = table.astype(object).where(table.notna(), "").to_numpy()
-                return [list(table.columns)] + [[_excel_value(v) for v in row] for row in body]
+                return [list(table.columns)] + [[_finite(name, _excel_value(v)) for v in row]
+                                                for row in body]
             except ArgumentError as error:
                 return f"{name}: {error}"
             except Exception as error:
@@ -137,6 +143,13 @@ def _collector_paused():
     finally:
         if was_on:
             gc.enable()
+
+
+def _finite(name: str, value):
+    """A table cell: an infinite number (an overflow, e.g. from 1e308) as a short message."""
+    if isinstance(value, float) and np.isinf(value):
+        return f"{name}: the answer is not a finite number for these inputs"
+    return value
 
 
 def _bind(compute, args) -> dict:
@@ -230,6 +243,16 @@ def _rows(answers: np.ndarray) -> list:
     ``tolist()``, which recurses once per row)."""
     cells = iter(answers.ravel().tolist())
     return list(map(list, zip(*[cells] * answers.shape[1])))
+
+
+BLOCK_CELLS = 50_000
+"""Cells a formula computes at once: a million-row range stays within a few hundred MB
+(``python bench/memory.py``)."""
+
+
+def _blocks(shape) -> list[slice]:
+    step = max(1, BLOCK_CELLS // max(shape[1], 1))
+    return [slice(start, start + step) for start in range(0, max(shape[0], 1), step)]
 
 
 def _all_blank(converted, specs, shape) -> np.ndarray:

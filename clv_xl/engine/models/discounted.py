@@ -18,6 +18,9 @@ from ..units import DAYS_PER_MONTH
 from ._fit import as_float_array, scalar_or_array
 from ._threads import one_blas_thread
 
+#: Month-by-client values computed at a time (8 bytes each, a few temporaries of this size).
+BLOCK_VALUES = 1_000_000
+
 
 @one_blas_thread
 def model_clv(
@@ -70,9 +73,16 @@ def model_clv(
         spend = np.asarray(gamma_gamma.conditional_expected_average_profit(x, m))
 
     month_ends = np.arange(months + 1, dtype=float) * DAYS_PER_MONTH / time_unit_days
-    month_ends = month_ends.reshape((-1,) + (1,) * x.ndim)
-    cumulative = np.asarray(bgnbd.conditional_expected_purchases(month_ends, x, t_x, T))
-    per_month = np.diff(cumulative, axis=0)
     discount = (1.0 + monthly_discount_rate) ** -np.arange(1, months + 1, dtype=float)
-    discounted = np.tensordot(discount, per_month, axes=(0, 0))
+    discounted = np.empty(x.shape)
+    flat = discounted.reshape(-1)
+    # (months + 1) x clients values per step: a block of clients at a time keeps the
+    # temporaries of the BG/NBD expectation near BLOCK_VALUES floats, whatever the count
+    step = max(1, BLOCK_VALUES // (months + 1))
+    xs, t_xs, Ts = x.reshape(-1), t_x.reshape(-1), T.reshape(-1)
+    for start in range(0, flat.size, step):
+        block = slice(start, start + step)
+        cumulative = np.asarray(bgnbd.conditional_expected_purchases(
+            month_ends[:, None], xs[block], t_xs[block], Ts[block]))
+        flat[block] = discount @ np.diff(cumulative, axis=0)
     return scalar_or_array(discounted * spend * margin)
