@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
+from .book import dates
 from .book.io import BookError, BookReader, write_tables
 from .demo import demo_data
 from .engine.metrics import client_figures
@@ -41,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"{error.strerror or error}{where}")
     except (KeyboardInterrupt, Terminated) as stop:
         what = "terminated" if isinstance(stop, Terminated) else "interrupted"
-        return _fail(f"{what}: stopped; a book being written was left as it was",
-                     143 if isinstance(stop, Terminated) else 130)
+        print(f"clv-xl: {what}: stopped; a book being written was left as it was",
+              file=sys.stderr)
+        return 143 if isinstance(stop, Terminated) else 130
     except MemoryError:
         return _fail("out of memory: the file is too large for this computer")
     except Exception as error:  # noqa: BLE001 - no traceback reaches a user
@@ -301,13 +303,10 @@ def _checked_as_of(text: str | None):
     """The --as-of day, or None; BookError when it is not a date clv-xl can compute for."""
     if text is None:
         return None
-    from .book.parse import DATE_RANGE
-
-    day = Settings(as_of=text).as_of
-    if day is not None and not DATE_RANGE[0] <= pd.Timestamp(day) <= DATE_RANGE[1]:
-        raise BookError(f"--as-of {text}: outside the days clv-xl computes for "
-                        f"({DATE_RANGE[0].date()} to {DATE_RANGE[1].date()})")
-    return day
+    reason = dates.range_reason(text)
+    if reason:
+        raise BookError(f"--as-of {text}: {reason}")
+    return Settings(as_of=text).as_of
 
 
 def _out_kind(out: Path | None) -> str | None:

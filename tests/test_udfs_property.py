@@ -118,6 +118,12 @@ def argument(draw, spec, shape):
         return draw(st.one_of(st.sampled_from(["days", "weeks", "months", None]), CELLS))
     if isinstance(spec, excel_args.TextChoice):
         return draw(st.one_of(st.sampled_from(list(spec.choices) + [None]), CELLS))
+    if isinstance(spec, excel_args.CohortCounts):  # members active per period, cohorts as rows
+        falling = st.lists(st.integers(0, 2000), min_size=1, max_size=12).map(
+            lambda counts: [float(c) for c in sorted(counts, reverse=True)])
+        row = st.one_of(falling, falling, st.lists(st.one_of(st.floats(0, 1e6), CELLS),
+                                                   min_size=1, max_size=8))
+        return draw(st.one_of(st.lists(row, min_size=1, max_size=4), CELLS))
     raise AssertionError(f"no strategy for {type(spec).__name__}: add one")
 
 
@@ -190,7 +196,7 @@ def test_every_formula_has_a_strategy_for_each_argument():
     """The property above draws from the registry: every argument kind must be known."""
     known = (excel_args.Number, excel_args.Flag, excel_args.SettingsRange,
              excel_args.SessionsRange, excel_args.DateArg, excel_args.ModelParameter,
-             excel_args.TimeUnit, excel_args.TextChoice)
+             excel_args.TimeUnit, excel_args.TextChoice, excel_args.CohortCounts)
     for entry in REGISTRY.values():
         for spec in entry.args.values():
             assert isinstance(spec, known), (entry.name, spec)

@@ -22,8 +22,8 @@ from pathlib import Path, PurePosixPath
 from defusedxml import ElementTree
 
 from ..book.io import BookError
-from .file_book import (_NS_PKG, _Styles, _column_number, cell_xml, sheet_parts,
-                        write_outputs)
+from ..book.package import _NS_PKG, sheet_parts
+from .file_book import _Styles, _column_number, cell_xml, write_outputs
 
 _ROW = re.compile(r"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
 _CELL = re.compile(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)

@@ -26,8 +26,6 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from defusedxml import ElementTree
-from defusedxml.common import DefusedXmlException
 
 from .cell_errors import ErrorScanner
 
@@ -198,7 +196,11 @@ def _member(target: str) -> str | None:
 
 
 def parse_xml(data: bytes, member: str, book: str = "the book"):
-    """An XML part parsed safely (defusedxml); a damaged or hostile part is a PackageError."""
+    """An XML part parsed safely (defusedxml); a damaged or hostile part is a PackageError.
+    defusedxml is imported here: reading files is the desktop's, and xlwings Lite has none."""
+    from defusedxml import ElementTree
+    from defusedxml.common import DefusedXmlException
+
     try:
         return ElementTree.fromstring(data)
     except DefusedXmlException:
