@@ -189,7 +189,7 @@ def test_dates_arrive_as_serial_numbers_and_are_read_as_dates(lite):
     today = shown("CLV_SUMMARY", udfs.CLV_SUMMARY(rows, None))
     assert same(call(f.CLV_SUMMARY, SESSIONS_LITE, cell(0)), today)  # empty as-of cell
     fit = call(f.CLV_FIT, SESSIONS_LITE, cell(lite_calls.serial(AS_OF)))
-    assert same(fit, shown("CLV_FIT", udfs.CLV_FIT(rows, AS_OF))) and fit[1][0] == "r"
+    assert same(fit, shown("CLV_FIT", udfs.CLV_FIT(rows, AS_OF))) and fit[1][0] == "model" and fit[2][0] == "r"
 
 
 def test_a_whole_error_is_a_real_value_error_with_the_message_a_cell_error_stays_in_its_cell(lite):

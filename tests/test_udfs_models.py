@@ -199,7 +199,7 @@ def sessions():
 
 @pytest.fixture(scope="module")
 def fitted(sessions):
-    return udfs.CLV_FIT(sessions, AS_OF)
+    return udfs.CLV_FIT(sessions, AS_OF, None, "BG/NBD")
 
 
 def engine_fit(rows, unit_days=7.0):
@@ -215,8 +215,9 @@ def engine_fit(rows, unit_days=7.0):
 def test_clv_fit_spills_the_table(fitted, sessions):
     assert fitted[0] == ["Parameter", "Estimate", "Std. error"]
     assert [row[0] for row in fitted[1:]] == [
-        "r", "alpha", "a", "b", "p", "q", "gamma", "log-likelihood BG/NBD", "clients",
+        "model", "r", "alpha", "a", "b", "p", "q", "gamma", "log-likelihood BG/NBD", "clients",
         "time unit (days)"]
+    assert fitted[1][:2] == ["model", "BG/NBD"]
     bg, gg = engine_fit(sessions)
     values = {row[0]: row[1:] for row in fitted[1:]}
     for model in (bg, gg):
@@ -236,11 +237,11 @@ def test_clv_fit_ignores_other_statuses_and_later_sessions(fitted, sessions):
     noisy = sessions + [[AS_OF - dt.timedelta(days=3), "C0001", 99.0, "Cancelled"],
                         [AS_OF + dt.timedelta(days=5), "C0002", 120.0, "Completed"],
                         [AS_OF + dt.timedelta(days=9), "C0003", None, "Booked"]]
-    assert udfs.CLV_FIT(noisy, AS_OF) == fitted
+    assert udfs.CLV_FIT(noisy, AS_OF, None, "BG/NBD") == fitted
 
 
 def test_clv_fit_time_unit_days_scales_alpha(fitted, sessions):
-    in_days = {row[0]: row[1] for row in udfs.CLV_FIT(sessions, AS_OF, "days")[1:]}
+    in_days = {row[0]: row[1] for row in udfs.CLV_FIT(sessions, AS_OF, "days", "BG/NBD")[1:]}
     weeks = {row[0]: row[1] for row in fitted[1:]}
     assert in_days["time unit (days)"] == 1.0
     assert in_days["alpha"] / weeks["alpha"] == pytest.approx(7.0, rel=0.05)
@@ -328,11 +329,11 @@ def test_model_argument_picks_mbgnbd_case_insensitively():
     ("EXPECTED_PURCHASES", (39, 2, 30, 40, *ARGS)),
     ("P_NO_PURCHASE", (39, 2, 30, 40, *ARGS)),
 ])
-@pytest.mark.parametrize("bad", ["Pareto/NBD", 3, True, [["MBG/NBD", "BG/NBD"]]])
+@pytest.mark.parametrize("bad", ["Pareto", 3, True, [["MBG/NBD", "BG/NBD"]]])
 def test_bad_model_gives_a_message(name, args, bad):
     result = getattr(udfs, name)(*args, bad)
     expected = ('model must be a single cell' if isinstance(bad, list)
-                else 'model must be "BG/NBD" or "MBG/NBD"')
+                else 'model must be "BG/NBD" or "MBG/NBD" or "Pareto/NBD"')
     assert result == f"{name}: {expected}"
 
 
@@ -370,3 +371,61 @@ def test_model_formulas_registered_with_the_model_argument():
         assert len(REGISTRY[name].help) <= 255
     assert list(REGISTRY["P_NO_PURCHASE"].args) == [
         "horizon", "frequency", "recency", "age", "r", "alpha", "a", "b", "model"]
+
+
+# ------------------------------------------------------------------ one model in every door
+
+def test_clv_fit_auto_is_the_batchs_choice_and_the_formulas_follow_its_table():
+    """The formulas, given CLV_FIT's "auto" table, give every client the Forecast's figures:
+    the same model (the batch's holdout choice), the same parameters, the same histories."""
+    from clv_xl.demo import demo_data
+    from clv_xl.engine.forecast import forecast
+
+    data = demo_data(seed=3, n_clients=400)
+    as_of = pd.Timestamp(data.as_of)
+    sessions = data.sessions
+    rows = [["Date", "Client ID", "Amount", "Status"]] + [
+        [d.to_pydatetime(), c, a, s] for d, c, a, s in zip(
+            pd.to_datetime(sessions["date"]), sessions["client_id"], sessions["amount"],
+            sessions["status"])]
+    table = udfs.CLV_FIT(rows, as_of.to_pydatetime())
+    names = {row[0]: row[1] for row in table[1:]}
+    result = forecast(data.clients["client_id"], sessions, as_of)
+    assert result.model.startswith(names["model"])
+    for name, value in result.params.items():
+        assert names[name] == pytest.approx(value, rel=1e-9)
+
+    done = sessions[(sessions["status"] == "Completed")
+                    & (pd.to_datetime(sessions["date"]) <= as_of)]
+    rfm = rfm_from_transactions(done["client_id"], done["date"], as_of, 7.0, done["amount"])
+    ids = list(rfm.index)
+    args = [column(rfm[k].tolist()) for k in ("frequency", "recency", "T")]
+    horizon = 12 * 365.25 / 12 / 7
+    expected = flat(udfs.EXPECTED_PURCHASES(horizon, *args, table))
+    silent = flat(udfs.P_NO_PURCHASE(horizon, *args, table))
+    want = result.table.loc[ids]
+    assert expected == pytest.approx(want["expected_sessions_12m"].tolist(), rel=1e-9)
+    assert silent == pytest.approx(want["p_no_purchase_12m"].tolist(), rel=1e-9, abs=1e-12)
+    if names["model"] != "BG/NBD":  # the Forecast's P(alive) is MBG/NBD's under BG/NBD
+        alive = flat(udfs.P_ALIVE(*args, table))
+        assert alive == pytest.approx(want["p_alive"].tolist(), rel=1e-9)
+
+
+def test_a_model_named_against_the_tables_is_refused(fitted):
+    answer = udfs.P_ALIVE(2, 30, 40, fitted, None, None, None, "MBG/NBD")
+    assert is_message(answer, "P_ALIVE") and "BG/NBD fit" in answer
+
+
+def test_pareto_nbd_through_clv_fit_and_the_formulas(sessions):
+    from clv_xl.engine.models import ParetoNBD
+
+    table = udfs.CLV_FIT(sessions, AS_OF, None, "Pareto/NBD")
+    rows = {row[0]: row[1] for row in table[1:]}
+    assert rows["model"] == "Pareto/NBD" and {"s", "beta"} <= set(rows)
+    model = ParetoNBD.from_params(*(rows[k] for k in ("r", "alpha", "s", "beta")))
+    assert flat(udfs.P_ALIVE(column(X), column(TX), column(T_), table)) == pytest.approx(
+        list(model.p_alive(X, TX, T_)))
+    by_number = udfs.P_ALIVE(2, 30.0, 38.0, *(rows[k] for k in ("r", "alpha", "s", "beta")),
+                             "Pareto/NBD")
+    assert by_number == pytest.approx(float(model.p_alive(2, 30.0, 38.0)))
+    assert isinstance(udfs.MODEL_CLV(2, 30, 40, 40.0, table), float)

@@ -130,7 +130,7 @@ def forecast(clients_ids, sessions: pd.DataFrame, as_of, settings: Settings | No
     n, n_repeat = len(rfm), int(np.count_nonzero(x > 0))
 
     # --- purchases: BG/NBD or MBG/NBD --------------------------------------------------------
-    bg, chosen_because, choice, err = _choose_purchase_model(done, as_of, unit_days, x, t_x, T)
+    bg, chosen_because, choice, err = choose_purchase_model(done, as_of, unit_days, x, t_x, T)
     if bg is None:
         return nothing(_purchase_reason(err, n, n_repeat), choice)
     purchase = bg.MODEL
@@ -195,7 +195,7 @@ def forecast(clients_ids, sessions: pd.DataFrame, as_of, settings: Settings | No
                           choice)
 
 
-def _choose_purchase_model(done: pd.DataFrame, as_of: pd.Timestamp, unit_days: float,
+def choose_purchase_model(done: pd.DataFrame, as_of: pd.Timestamp, unit_days: float,
                            x, t_x, T):
     """(model fitted on the whole history, why it was chosen, per-candidate record, last
     ModelFitError); the model is None when no candidate could be fitted."""

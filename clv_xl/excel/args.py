@@ -313,9 +313,11 @@ def supported_date(label: str, value) -> pd.Timestamp:
 
 
 # ------------------------------------------------------------------ model parameters
-MODEL_PARAMETER_NAMES = ("r", "alpha", "a", "b", "p", "q", "gamma", "beta")
+MODEL_PARAMETER_NAMES = ("r", "alpha", "a", "b", "s", "beta", "p", "q", "gamma")
+MODEL_ROW = "model"
+PURCHASE_MODELS = ("BG/NBD", "MBG/NBD", "Pareto/NBD")
 TIME_UNIT_ROW = "time unit (days)"
-_TABLE_KEYS = {fold(n): n for n in MODEL_PARAMETER_NAMES + (TIME_UNIT_ROW,)}
+_TABLE_KEYS = {fold(n): n for n in MODEL_PARAMETER_NAMES + (TIME_UNIT_ROW, MODEL_ROW)}
 
 
 @dataclass(frozen=True)
@@ -358,11 +360,21 @@ def parameter_table(cells: np.ndarray, label: str = "parameters") -> dict:
         key = _TABLE_KEYS.get(fold(name)) if isinstance(name, str) else None
         if key is None or is_blank(estimate):
             continue
+        if key == MODEL_ROW:  # the purchase model the table was fitted with (CLV_FIT)
+            found[key] = _model_name(estimate)
+            continue
         found[key] = _positive(f"{key} in the parameter table", estimate)
     if not found:
         raise ArgumentError(f"{label}: no parameter names (r, alpha, a, b, p, q, gamma, beta) in "
                             "the first column; give the CLV_FIT or SBG_FIT table")
     return found
+
+
+def _model_name(text) -> str:
+    for choice in PURCHASE_MODELS:
+        if isinstance(text, str) and fold(text) == fold(choice):
+            return choice
+    raise ArgumentError(f"model in the parameter table must be {' or '.join(PURCHASE_MODELS)}")
 
 
 def resolve_parameters(given: dict) -> dict:
@@ -430,11 +442,12 @@ class TextChoice:
     label: str
     doc: str
     choices: tuple = ()
+    blank: str | None = "first"  # what a blank gives: "first" the first choice, else this
 
-    def convert(self, value) -> str:
+    def convert(self, value) -> str | None:
         text = single_cell(self.label, value)
         if is_blank(text):
-            return self.choices[0]
+            return self.choices[0] if self.blank == "first" else self.blank
         if isinstance(text, str):
             for choice in self.choices:
                 if fold(text) == fold(choice):
@@ -444,8 +457,12 @@ class TextChoice:
 
 
 MODEL_CHOICE = TextChoice(
-    "model", 'Optional: "BG/NBD" (default) or "MBG/NBD" (clients may also drop out right '
-    "after their first purchase).", ("BG/NBD", "MBG/NBD"))
+    "model", 'Optional: "BG/NBD", "MBG/NBD" (clients may also drop out right after their first '
+    'purchase) or "Pareto/NBD" (r, alpha, s, beta). Blank: the CLV_FIT table\'s model, else '
+    "BG/NBD.", PURCHASE_MODELS, blank=None)
+FIT_CHOICE = TextChoice(
+    "model", 'Optional: "auto" (default: the model Recompute picks on a holdout), "BG/NBD", '
+    '"MBG/NBD" or "Pareto/NBD".', ("auto",) + PURCHASE_MODELS)
 
 
 @dataclass(frozen=True)

@@ -169,10 +169,11 @@ def CHURN_PROBABILITY(sessions, as_of=None, settings=None):
 # papers: frequency x, recency t_x, age T, then r, alpha, a, b (or the CLV_FIT table in r).
 # docs/formulas-models.md describes each formula and the equation it implements.
 
-from .args import (MODEL_CHOICE, ArgumentError, ModelParameter, TimeUnit,  # noqa: E402
-                         resolve_parameters)
+from .args import (FIT_CHOICE, MODEL_CHOICE, ArgumentError, ModelParameter,  # noqa: E402
+                   TimeUnit, resolve_parameters)
+from ..engine.forecast import choose_purchase_model  # noqa: E402
 from ..engine.models import (BetaGeo, GammaGamma, ModelFitError,  # noqa: E402
-                     ModifiedBetaGeo, model_clv, rfm_from_transactions)
+                             ModifiedBetaGeo, ParetoNBD, model_clv, rfm_from_transactions)
 
 _TABLE_NOTE = " Or give the CLV_FIT table here and leave the next ones out."
 FREQUENCY = Number("frequency", "Repeat purchases: completed sessions on distinct days after "
@@ -194,8 +195,8 @@ def _parameter(name, about, first=False):
 BG_PARAMETERS = dict(
     r=_parameter("r", "BG/NBD or MBG/NBD r: shape of the purchase-rate gamma", first=True),
     alpha=_parameter("alpha", "BG/NBD or MBG/NBD alpha: scale of the purchase-rate gamma"),
-    a=_parameter("a", "BG/NBD or MBG/NBD a: first shape of the dropout beta"),
-    b=_parameter("b", "BG/NBD or MBG/NBD b: second shape of the dropout beta"),
+    a=_parameter("a", "BG/NBD or MBG/NBD a: first shape of the dropout beta (Pareto/NBD: s)"),
+    b=_parameter("b", "BG/NBD or MBG/NBD b: second shape of the dropout beta (Pareto/NBD: beta)"),
     model=MODEL_CHOICE,
 )
 HORIZON = Number("horizon", "t in the papers: the horizon: how far ahead to look, in the model's time unit "
@@ -232,13 +233,22 @@ def _history_checks(frequency, recency, age):
             (recency > age, "recency must not exceed age")]
 
 
-PURCHASE_MODELS = {"BG/NBD": BetaGeo, "MBG/NBD": ModifiedBetaGeo}
+PURCHASE_MODELS = {"BG/NBD": BetaGeo, "MBG/NBD": ModifiedBetaGeo, "Pareto/NBD": ParetoNBD}
+PURCHASE_NAMES = {"Pareto/NBD": ("r", "alpha", "s", "beta")}  # the others: r, alpha, a, b
 
 
-def _bg(r, alpha, a, b, model="BG/NBD"):
-    """A BetaGeo (BG/NBD) or ModifiedBetaGeo (MBG/NBD) from the four parameters or the table."""
-    params = resolve_parameters(dict(r=r, alpha=alpha, a=a, b=b))
-    return PURCHASE_MODELS[model or "BG/NBD"](params=params)
+def _bg(r, alpha, a, b, model=None):
+    """The purchase model from its four parameters or the CLV_FIT table; the model is the one
+    named, else the table's (CLV_FIT writes it), else BG/NBD. Pareto/NBD's s and beta take the
+    places of a and b. A model named against the table's is refused: a book never mixes two."""
+    fitted = r.get("model") if isinstance(r, dict) else None
+    if model and fitted and model != fitted:
+        raise ArgumentError(f"the table holds a {fitted} fit, not {model}: leave model out, or "
+                            f"fit {model} with CLV_FIT")
+    name = model or fitted or "BG/NBD"
+    names = PURCHASE_NAMES.get(name, ("r", "alpha", "a", "b"))
+    params = resolve_parameters(dict(zip(names, (r, alpha, a, b))))
+    return PURCHASE_MODELS[name](params=params)
 
 
 @cell_formula(frequency=FREQUENCY, recency=RECENCY, age=AGE, **BG_PARAMETERS)
@@ -296,13 +306,12 @@ def EXPECTED_SPEND(frequency, monetary_value, p, q=None, gamma=None):
               margin=MARGIN)
 def MODEL_CLV(frequency, recency, age, monetary_value, parameters, months=12.0,
               annual_discount_rate=0.10, margin=1.0):
-    """Discounted model CLV over the next months: BG/NBD purchases per month x Gamma-Gamma spend x margin / (1 + monthly rate)^m (Fader, Hardie & Lee 2005). Give the CLV_FIT table."""
+    """Discounted model CLV over the next months: purchases per month (the CLV_FIT table's model) x Gamma-Gamma spend x margin / (1 + monthly rate)^m (Fader, Hardie & Lee 2005). Give the CLV_FIT table."""
     if not isinstance(parameters, dict):
         raise ArgumentError("parameters must be the CLV_FIT table (names and estimates)")
-    names = ("r", "alpha", "a", "b", "p", "q", "gamma")
-    params = _table_params(parameters, names)
-    bg = BetaGeo(params={k: params[k] for k in names[:4]})
-    gg = GammaGamma(params={k: params[k] for k in names[4:]})
+    bg = _bg(parameters, None, None, None)
+    params = _table_params(parameters, ("p", "q", "gamma"))
+    gg = GammaGamma(params=params)
     unit = parameters.get("time unit (days)", 7.0)
     checks = _history_checks(frequency, recency, age) + _spend_checks(frequency, params["q"])[1:] \
         + [(months != np.round(months), "months must be a whole number"),
@@ -336,9 +345,9 @@ CLV_FIT_COLUMNS = ["Parameter", "Estimate", "Std. error"]
 @table_formula(sessions=SessionsRange(),
                as_of=DateArg("as-of date", "Optional: fit on Completed sessions up to this "
                              "day (blank: today)."),
-               time_unit=TimeUnit())
-def CLV_FIT(sessions, as_of=None, time_unit=None):
-    """Spills the fitted BG/NBD (r, alpha, a, b) and Gamma-Gamma (p, q, gamma) parameters with standard errors from a sessions range with its header row; feed it to P_ALIVE, MODEL_CLV."""
+               time_unit=TimeUnit(), model=FIT_CHOICE)
+def CLV_FIT(sessions, as_of=None, time_unit=None, model=None):
+    """Spills the fitted purchase model (its name, then r, alpha, a, b, or s, beta for Pareto/NBD) and Gamma-Gamma (p, q, gamma) with standard errors from a sessions range with its header row; "auto" picks as Recompute does. Feed it to P_ALIVE, MODEL_CLV."""
     as_of = as_of if as_of is not None else pd.Timestamp.today().normalize()
     done = sessions[(sessions["status"] == "Completed")
                     & (pd.to_datetime(sessions["date"]).dt.normalize() <= as_of)]
@@ -346,17 +355,27 @@ def CLV_FIT(sessions, as_of=None, time_unit=None):
         raise ArgumentError(f"no Completed sessions on or before {as_of.date()}")
     amounts = pd.to_numeric(done["amount"], errors="coerce").fillna(0.0)
     rfm = rfm_from_transactions(done["client_id"], done["date"], as_of, time_unit, amounts)
+    x, t_x, T_ = (rfm[k].to_numpy() for k in ("frequency", "recency", "T"))
     try:
-        bg = BetaGeo().fit(rfm["frequency"], rfm["recency"], rfm["T"])
+        if model in (None, "auto"):  # the batch's holdout choice, on the same histories
+            history = pd.DataFrame({"client_id": done["client_id"].to_numpy(),
+                                    "date": pd.to_datetime(done["date"]).dt.normalize(),
+                                    "amount": amounts.to_numpy()})
+            bg, _, _, error = choose_purchase_model(history, as_of, time_unit, x, t_x, T_)
+            if bg is None:
+                raise error or ModelFitError("no purchase model could be fitted")
+        else:
+            bg = PURCHASE_MODELS[model]().fit(x, t_x, T_)
     except ModelFitError as error:
         raise ArgumentError(_short(error)) from None
-    rows = [(k, bg.params_[k], bg.se_[k]) for k in ("r", "alpha", "a", "b")]
+    rows = [("model", bg.MODEL, np.nan)]
+    rows += [(k, bg.params_[k], bg.se_[k]) for k in bg.params_]
     try:
         gg = GammaGamma().fit(rfm["frequency"], rfm["monetary_value"])
         rows += [(k, gg.params_[k], gg.se_[k]) for k in ("p", "q", "gamma")]
     except ModelFitError as error:  # spend model optional: blank estimates, reason shown
         rows += [(k, np.nan, f"not fitted: {_short(error)}") for k in ("p", "q", "gamma")]
-    rows += [("log-likelihood BG/NBD", bg.loglik_, np.nan),
+    rows += [(f"log-likelihood {bg.MODEL}", bg.loglik_, np.nan),
              ("clients", bg.n_clients_, np.nan),
              ("time unit (days)", time_unit, np.nan)]
     return pd.DataFrame(rows, columns=CLV_FIT_COLUMNS, dtype=object)
