@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from clv_xl.engine.models import BetaGeo, ModelFitError, compress, rfm_from_transactions
+from clv_xl.engine.models import (BetaGeo, ModelFitError, ModifiedBetaGeo, compress,
+                                  rfm_from_transactions)
 from clv_xl.engine.models.bgnbd import _expected_if_alive_quad, _histories, _loglik_derivatives
 
 try:
@@ -338,3 +339,33 @@ def test_bad_inputs_are_rejected():
         BetaGeo(params={"r": 1.0})
     with pytest.raises(ValueError, match="no parameters"):
         BetaGeo().p_alive(1, 1, 2)
+
+
+# ------------------------------------------------------------------ P(X(t) = n), eq. (8)
+
+def test_prob_purchases_reproduces_the_cdnow_histogram_of_repeat_purchases():
+    """FHL (2005), figure 3: calibration-period repeat purchases, actual against the model's
+    expectation sum_i P(X(T_i) = x), x = 0..6 and 7+ (each client over its own T)."""
+    import cdnow
+
+    data = cdnow.summary()
+    model = BetaGeo().fit(data["frequency"], data["recency"], data["T"])
+    T = data["T"].to_numpy()
+    expected = [float(np.sum(model.prob_purchases(x, T))) for x in range(7)]
+    expected.append(len(T) - sum(expected))
+    actual = [int((data["frequency"] == x).sum()) for x in range(7)] + [int((data["frequency"] >= 7).sum())]
+    assert actual == [1411, 439, 214, 100, 62, 38, 29, 64]
+    for e, a in zip(expected, actual):
+        assert abs(e - a) < 0.12 * a + 5, (expected, actual)
+
+
+@pytest.mark.parametrize("model_class", [BetaGeo, ModifiedBetaGeo])
+def test_prob_purchases_sums_to_one_and_matches_clients_drawn_from_the_model(model_class):
+    model = model_class.from_params(r=0.5, alpha=5.0, a=0.8, b=2.5)
+    probabilities = np.array([model.prob_purchases(n, 39.0) for n in range(0, 300)])
+    assert probabilities.sum() == pytest.approx(1.0, abs=1e-12)
+    x, _ = model.sample(np.full(200_000, 39.0), seed=12)
+    drawn = np.bincount(x.astype(int), minlength=300)[:300] / len(x)
+    np.testing.assert_allclose(drawn[:8], probabilities[:8], atol=0.004)
+    mean = np.sum(np.arange(300) * probabilities)
+    assert mean == pytest.approx(float(model.expected_purchases_new(39.0)), rel=1e-6)

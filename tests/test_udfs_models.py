@@ -429,3 +429,11 @@ def test_pareto_nbd_through_clv_fit_and_the_formulas(sessions):
                              "Pareto/NBD")
     assert by_number == pytest.approx(float(model.p_alive(2, 30.0, 38.0)))
     assert isinstance(udfs.MODEL_CLV(2, 30, 40, 40.0, table), float)
+
+
+def test_p_purchases_is_eq_8_per_cell_and_refuses_pareto_nbd():
+    model = BetaGeo.from_params(**BG)
+    got = flat(udfs.P_PURCHASES(column([0, 1, 2, 7]), 39, *ARGS))
+    assert got == pytest.approx([float(model.prob_purchases(n, 39.0)) for n in (0, 1, 2, 7)])
+    assert udfs.P_PURCHASES(1.5, 39, *ARGS) == "P_PURCHASES: n must be a whole number"
+    assert "not Pareto/NBD" in udfs.P_PURCHASES(0, 39, 0.5, 5.0, 0.8, 2.5, "Pareto/NBD")

@@ -279,6 +279,17 @@ def P_NO_PURCHASE(horizon, frequency, recency, age, r, alpha=None, a=None, b=Non
                     lambda t_, x, t_x, T_: fitted.prob_no_purchase(t_, x, t_x, T_))
 
 
+@cell_formula(n=Number("n", "The number of repeat purchases (a whole number, 0 or more)."),
+              horizon=HORIZON, **BG_PARAMETERS)
+def P_PURCHASES(n, horizon, r, alpha=None, a=None, b=None, model=None):
+    """Probability that a new client makes exactly n repeat purchases in the next horizon periods: BG/NBD (Fader, Hardie & Lee 2005, eq. 8) or MBG/NBD. Parameters: r, alpha, a, b, or the CLV_FIT table in r; then the model."""
+    fitted = _bg(r, alpha, a, b, model)
+    if not hasattr(fitted, "prob_purchases"):
+        raise ArgumentError(f"model must be BG/NBD or MBG/NBD here, not {fitted.MODEL}")
+    return _by_cell("P_PURCHASES", (n, horizon), [(n != np.round(n), "n must be a whole number")],
+                    fitted.prob_purchases)
+
+
 def _spend_checks(frequency, q):
     return [(frequency != np.round(frequency), "frequency must be a whole number"),
             ((frequency == 0) & (q <= 1.0),

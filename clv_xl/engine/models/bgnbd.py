@@ -148,6 +148,40 @@ class BetaGeo:
         zero = np.zeros_like(t)
         return self.conditional_expected_purchases(t, zero, zero, zero)
 
+    def prob_purchases(self, n, t):
+        """P(X(t) = n): the chance a new client makes exactly n repeat purchases in (0, t].
+
+        Fader, Hardie & Lee (2005), eq. (8): with NB_j = Gamma(r+j)/(Gamma(r) j!)
+        (alpha/(alpha+t))^r (t/(alpha+t))^j the count while active,
+        B(a, b+n)/B(a, b) NB_n + [n>0] B(a+1, b+n-1)/B(a, b) (1 - sum_{j<n} NB_j).
+        MBG/NBD: the same with n+1 dropout chances (b+n+1 and b+n), for every n.
+        """
+        r, alpha, a, b = self._theta()
+        t = _checked_horizon(t)
+        n = np.asarray(n, dtype=float)
+        if np.any(n < 0) or np.any(n != np.round(n)):
+            raise ValueError("n must be a whole number of purchases, 0 or more")
+        n, t = np.broadcast_arrays(n, t)
+        k = n + self.DROPOUT_SHIFT
+        log_q = r * np.log(alpha / (alpha + t))
+        log_p = np.log(t / (alpha + t)) if np.all(t > 0) else np.log(np.where(
+            t > 0, t / (alpha + t), 1.0)) + np.where(t > 0, 0.0, -np.inf)
+
+        def log_nb(j):
+            with np.errstate(invalid="ignore"):
+                term = j * log_p
+            term = np.where(j == 0, 0.0, term)
+            return special.gammaln(r + j) - special.gammaln(r) - special.gammaln(j + 1) + log_q + term
+
+        base = special.betaln(a, b)
+        alive = np.exp(special.betaln(a, b + k) - base + log_nb(n))
+        below = np.zeros(n.shape)  # sum_{j<n} NB_j, by the regularised incomplete beta:
+        # P(NB < n) = I_{alpha/(alpha+t)}(r, n) for the negative binomial count
+        some = n > 0
+        below[some] = special.betainc(r, n[some], (alpha / (alpha + t))[some])
+        dropped = np.where(k > 0, np.exp(special.betaln(a + 1, b + k - 1) - base), 0.0)
+        return scalar_or_array(alive + dropped * (1.0 - below))
+
     def prob_no_purchase(self, t, frequency, recency, T):
         """Probability of no purchase in (T, T+t] given the history: a churn measure.
 
