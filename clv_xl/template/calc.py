@@ -1,0 +1,207 @@
+"""The hidden Calc sheet: every per-client total of Sessions and Contacts, computed once for
+all clients, so recalculation grows with the rows, not with clients x rows.
+
+COUNTIFS/SUMIFS per client read every log row once per client (the book took minutes at a few
+thousand clients). Here each log row is read a fixed number of times:
+
+1. **Keys.** Each Client ID (in Clients, Sessions, Contacts and "Referred by") becomes a number,
+   its *key*: a hash of its first :data:`HASH_CHARS` characters and its length, one array
+   formula per column (``UNICODE``/``MID``/``MMULT``). Equal ids get equal keys; the hash is
+   case-sensitive, like the engine. Two different ids sharing a key are flagged by
+   ``KeyCheck`` (odds about n^2 / 2^38 for n clients).
+2. **Counts.** ``FREQUENCY(IF(condition, 2*key), ClientBins)`` counts the matching rows of
+   every client in one sorted pass: ClientBins holds ``2*key - 1`` and ``2*key`` for each
+   Clients row, so the count of a client is element ``2*row`` of the result, and rows of
+   unknown clients fall in the odd elements, which nothing reads.
+3. **Sums.** Revenue in cents is summed bit by bit: one FREQUENCY counts, for every client and
+   every bit b, the Completed sessions whose cents have bit b set (bins ``64*key + b``); the
+   revenue is the sum of count x 2^b.
+4. **First and last session.** MINIFS/MAXIFS over one per-row key column (one criterion).
+
+Every range here is a fixed block of rows sized ahead (:func:`layout`), so a row typed or
+appended by a script below a table still counts; ``RowsCheck`` says when rows fall beyond it.
+All of it is Excel 2019 (no dynamic arrays: legacy array formulas) and LibreOffice 7.4.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.formula import ArrayFormula
+
+from ..book.schema import CLIENTS, CONTACTS, SESSIONS
+
+SHEET = "Calc"
+#: Amounts are summed in cents up to 2^REVENUE_BITS - 1 cents per session.
+REVENUE_BITS = 27
+MAX_AMOUNT = (2 ** REVENUE_BITS - 1) / 100
+#: Elements of the revenue FREQUENCY per client: its bits, then unused ones up to 32.
+BIT_STRIDE = 32
+#: Rows the formulas read in Sessions and Contacts, at least (more for bigger books).
+SESSION_ROWS = 20_000
+CONTACT_ROWS = 60_000
+
+
+def _capacity(n: int, least: int) -> int:
+    """Rows to read: at least ``least``, and room for half as many rows again as ``n``."""
+    return max(least, int(math.ceil(n * 1.5 / 10_000)) * 10_000)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How many rows of each input sheet the formulas read (from row 2)."""
+
+    clients: int
+    sessions: int
+    contacts: int
+
+
+def layout(client_rows: int, n_sessions: int = 0, n_contacts: int = 0) -> Layout:
+    return Layout(client_rows, _capacity(n_sessions, SESSION_ROWS),
+                  _capacity(n_contacts, CONTACT_ROWS))
+
+
+def input_name(sheet, key: str) -> str:
+    """The workbook name of an input column's rows, e.g. ``SessionsClientID``."""
+    return sheet.name + "".join(ch for ch in sheet.column(key).header if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class Count:
+    """One per-client count: rows of ``sheet`` meeting ``condition`` (an array expression)."""
+
+    key: str
+    label: str
+    sheet: object
+    condition: str
+
+    @property
+    def slots(self) -> str:
+        """The slot column counted."""
+        return {SESSIONS.name: "SessionSlot", CONTACTS.name: "ContactSlot",
+                CLIENTS.name: "ReferrerSlot"}[self.sheet.name]
+
+
+_SD, _SS = input_name(SESSIONS, "date"), input_name(SESSIONS, "status")
+_CD, _CDIR = input_name(CONTACTS, "date"), input_name(CONTACTS, "direction")
+_CREP = input_name(CONTACTS, "replied")
+_PAST = f"ISNUMBER({_SD})*({_SD}<=AsOfDate)"
+_RECENT = f"{_PAST}*({_SD}>WindowStart)"
+_OUT = f'({_CDIR}="Out")*ISNUMBER({_CD})*({_CD}<=AsOfDate)'
+
+COUNTS: tuple[Count, ...] = (
+    Count("completed", "Completed", SESSIONS, f'({_SS}="Completed")*{_PAST}'),
+    Count("cancelled", "Cancelled", SESSIONS, f'({_SS}="Cancelled")*{_PAST}'),
+    Count("rescheduled", "Rescheduled", SESSIONS, f'({_SS}="Rescheduled")*{_PAST}'),
+    Count("upcoming", "Booked ahead", SESSIONS,
+          f'({_SS}="Booked")*ISNUMBER({_SD})*({_SD}>=AsOfDate)'),
+    Count("recent_bookings", "Recent bookings", SESSIONS, _RECENT),
+    Count("recent_cancelled", "Recent cancelled", SESSIONS,
+          f'{_RECENT}*(({_SS}="Cancelled")+({_SS}="Rescheduled"))'),
+    Count("recent_out", "Recent out", CONTACTS, f"{_OUT}*({_CD}>WindowStart)"),
+    Count("recent_replied", "Recent replied", CONTACTS,
+          f'{_OUT}*({_CD}>WindowStart)*({_CREP}="Yes")'),
+    Count("earlier_out", "Earlier out", CONTACTS, f"{_OUT}*({_CD}<=WindowStart)"),
+    Count("earlier_replied", "Earlier replied", CONTACTS,
+          f'{_OUT}*({_CD}<=WindowStart)*({_CREP}="Yes")'),
+    Count("referrals", "Referrals", CLIENTS, "1"),
+)
+
+
+def count_name(key: str) -> str:
+    """The workbook name of a count's FREQUENCY result, e.g. ``CountCompleted``."""
+    return "Count" + "".join(part.capitalize() for part in key.split("_"))
+
+
+# --- what the Clients table reads ----------------------------------------------------------
+
+#: The Calc slot of a Clients row (row 2 is slot 1).
+SLOT = "(ROW()-1)"
+
+
+def client_count(key: str) -> str:
+    """The count of the Clients row the formula stands in (element 1 holds slot 0)."""
+    return f"INDEX({count_name(key)},{SLOT}+1)"
+
+
+def client_revenue() -> str:
+    """Revenue of the Clients row: its bit counts times the powers of two, in cents / 100."""
+    powers = "{" + ";".join(str(2 ** b) for b in range(REVENUE_BITS)) + "}"
+    first = f"{BIT_STRIDE}*{SLOT}+1"
+    block = f"INDEX(RevenueBits,{first}):INDEX(RevenueBits,{first}+{REVENUE_BITS - 1})"
+    return f"SUMPRODUCT({block},{powers})/100"
+
+
+def client_session_date(function: str) -> str:
+    """First (MINIFS) or last (MAXIFS) Completed session date of the Clients row."""
+    return f"_xlfn.{function}({_SD},SessionDoneSlot,{SLOT})"
+
+
+# --- the sheet -----------------------------------------------------------------------------
+
+def _slot_formula(rng: str, ids: str) -> str:
+    """The Clients slot of every id in ``rng`` (one column): 0 when blank or not a client."""
+    return f'IF({rng}="",0,IFERROR(MATCH({rng},{ids},0),0))'
+
+
+def _rows(sheet, key: str, n: int) -> str:
+    letter = get_column_letter(sheet.keys.index(key) + 1)
+    return f"{sheet.name}!${letter}$2:${letter}${n + 1}"
+
+
+def add_calc(wb, lay: Layout) -> None:
+    """The hidden Calc sheet and the workbook names the formulas use."""
+    ws = wb.create_sheet(SHEET)
+    k = lay.clients
+    rows = {SESSIONS.name: lay.sessions, CONTACTS.name: lay.contacts, CLIENTS.name: k}
+    for sheet in (SESSIONS, CONTACTS):
+        for column in sheet.columns:
+            _define(wb, input_name(sheet, column.key), _rows(sheet, column.key, rows[sheet.name]))
+    ids = _rows(CLIENTS, "client_id", k)
+
+    columns = []  # (name, header, rows, formula)
+
+    def column(name, header, n, formula):
+        columns.append((name, header, n, formula))
+
+    column("ReferrerSlot", "Slot of each 'Referred by'", k,
+           _slot_formula(_rows(CLIENTS, "referred_by", k), ids))
+    column("SessionSlot", "Slot of each Sessions row", lay.sessions,
+           _slot_formula(_rows(SESSIONS, "client_id", lay.sessions), ids))
+    column("SessionDoneSlot", "Slot of each Completed session to date", lay.sessions,
+           f'IF(({_SS}="Completed")*{_PAST},SessionSlot,"")')
+    column("ContactSlot", "Slot of each Contacts row", lay.contacts,
+           _slot_formula(_rows(CONTACTS, "client_id", lay.contacts), ids))
+    slots = f"ROW({SHEET}!$A$1:$A${k + 1})-1"  # bins 0 (rows of no client), 1 .. k
+    for count in COUNTS:
+        column(count_name(count.key), f"Count: {count.label}", k + 2,
+               f"FREQUENCY(IF({count.condition},{count.slots},0),{slots})")
+    bits = "{" + ",".join(str(b) for b in range(REVENUE_BITS)) + "}"
+    powers = "{" + ",".join(str(2 ** b) for b in range(REVENUE_BITS)) + "}"
+    amount = input_name(SESSIONS, "amount")
+    cents = f"ROUND(IF(ISNUMBER({amount}),{amount},0)*100,0)"
+    grid = f"ROW({SHEET}!$A$1:$A${BIT_STRIDE * (k + 1)})-1"
+    column("RevenueBits", "Completed sessions per client and bit of the cents",
+           BIT_STRIDE * (k + 1) + 1,
+           f'FREQUENCY(IF(({_SS}="Completed")*{_PAST}*(SessionSlot>0)*MOD(INT({cents}/{powers}),2),'
+           f"{BIT_STRIDE}*SessionSlot+{bits},0),{grid})")
+
+    for sheet, n in ((CLIENTS, k), (SESSIONS, lay.sessions), (CONTACTS, lay.contacts)):
+        last = get_column_letter(len(sheet.columns))
+        _define(wb, f"{sheet.name}Beyond", f"{sheet.name}!$A${n + 2}:${last}$1048576")
+    ws["A1"] = ("Computed for the formulas of Clients; nothing here is for typing. "
+                "See docs/template.md.")
+    for j, (name, header, n, formula) in enumerate(columns, start=1):
+        letter = get_column_letter(j)
+        ws.cell(2, j, header)
+        first, last = 3, 2 + n
+        ws[f"{letter}{first}"] = ArrayFormula(f"{letter}{first}:{letter}{last}", "=" + formula)
+        _define(wb, name, f"{SHEET}!${letter}${first}:${letter}${last}")
+    ws.sheet_state = "hidden"
+
+
+def _define(wb, name: str, target: str) -> None:
+    wb.defined_names[name] = DefinedName(name, attr_text=target)
