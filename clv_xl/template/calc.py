@@ -142,9 +142,17 @@ def client_session_date(function: str) -> str:
 
 # --- the sheet -----------------------------------------------------------------------------
 
-def _slot_formula(rng: str, ids: str) -> str:
-    """The Clients slot of every id in ``rng`` (one column): 0 when blank or not a client."""
-    return f'IF({rng}="",0,IFERROR(MATCH({rng},{ids},0),0))'
+def _slot_formula(cell: str, ids: str) -> str:
+    """The Clients slot of the id in ``cell``: 0 when blank or not a client.
+
+    A binary search first (MATCH type 1: about 14 steps in 10,000 clients), kept only when it
+    lands on the id itself, as it does when Clients is sorted by Client ID; otherwise the
+    linear search (MATCH type 0), which stops at the id.
+    """
+    exact = f"MATCH({cell},{ids},0)"
+    guess = f"MATCH({cell},{ids},1)"
+    return (f'IF({cell}="",0,IFERROR(IF(INDEX({ids},{guess})={cell},{guess},{exact}),'
+            f"IFERROR({exact},0)))")
 
 
 def _rows(sheet, key: str, n: int) -> str:
@@ -162,19 +170,23 @@ def add_calc(wb, lay: Layout) -> None:
             _define(wb, input_name(sheet, column.key), _rows(sheet, column.key, rows[sheet.name]))
     ids = _rows(CLIENTS, "client_id", k)
 
-    columns = []  # (name, header, rows, formula)
+    columns = []  # (name, header, rows, formula, one array formula or one formula per row)
 
-    def column(name, header, n, formula):
-        columns.append((name, header, n, formula))
+    def column(name, header, n, formula, array=True):
+        columns.append((name, header, n, formula, array))
 
-    column("ReferrerSlot", "Slot of each 'Referred by'", k,
-           _slot_formula(_rows(CLIENTS, "referred_by", k), ids))
+    def per_row(sheet, key):
+        letter = get_column_letter(sheet.keys.index(key) + 1)
+        return _slot_formula(f"{sheet.name}!{letter}{{row}}", ids)
+
+    column("ReferrerSlot", "Slot of each 'Referred by'", k, per_row(CLIENTS, "referred_by"),
+           array=False)
     column("SessionSlot", "Slot of each Sessions row", lay.sessions,
-           _slot_formula(_rows(SESSIONS, "client_id", lay.sessions), ids))
+           per_row(SESSIONS, "client_id"), array=False)
     column("SessionDoneSlot", "Slot of each Completed session to date", lay.sessions,
            f'IF(({_SS}="Completed")*{_PAST},SessionSlot,"")')
     column("ContactSlot", "Slot of each Contacts row", lay.contacts,
-           _slot_formula(_rows(CONTACTS, "client_id", lay.contacts), ids))
+           per_row(CONTACTS, "client_id"), array=False)
     slots = f"ROW({SHEET}!$A$1:$A${k + 1})-1"  # bins 0 (rows of no client), 1 .. k
     for count in COUNTS:
         column(count_name(count.key), f"Count: {count.label}", k + 2,
@@ -194,11 +206,15 @@ def add_calc(wb, lay: Layout) -> None:
         _define(wb, f"{sheet.name}Beyond", f"{sheet.name}!$A${n + 2}:${last}$1048576")
     ws["A1"] = ("Computed for the formulas of Clients; nothing here is for typing. "
                 "See docs/template.md.")
-    for j, (name, header, n, formula) in enumerate(columns, start=1):
+    for j, (name, header, n, formula, array) in enumerate(columns, start=1):
         letter = get_column_letter(j)
         ws.cell(2, j, header)
         first, last = 3, 2 + n
-        ws[f"{letter}{first}"] = ArrayFormula(f"{letter}{first}:{letter}{last}", "=" + formula)
+        if array:
+            ws[f"{letter}{first}"] = ArrayFormula(f"{letter}{first}:{letter}{last}", "=" + formula)
+        else:  # input row r + 1 on Calc row r + 2
+            for r in range(first, last + 1):
+                ws.cell(r, j, "=" + formula.replace("{row}", str(r - 1)))
         _define(wb, name, f"{SHEET}!${letter}${first}:${letter}${last}")
     ws.sheet_state = "hidden"
 
