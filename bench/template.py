@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import resource
 import statistics
 import sys
 import tempfile
@@ -60,13 +61,21 @@ def book_data(spec: str):
     return dataclasses.replace(data, **frames)
 
 
-def time_libreoffice(book: Path, out: Path, repeats: int) -> tuple[list[float], Path]:
-    times, result = [], None
+def cpu_of_children() -> float:
+    """CPU seconds used so far by finished child processes (LibreOffice)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_libreoffice(book: Path, out: Path, repeats: int):
+    """(wall seconds per run, CPU seconds per run, the recalculated book)."""
+    walls, cpus, result = [], [], None
     for i in range(repeats):
-        start = time.perf_counter()
+        cpu, start = cpu_of_children(), time.perf_counter()
         result = recalculate(book, out / f"run{i}")
-        times.append(time.perf_counter() - start)
-    return times, result
+        walls.append(time.perf_counter() - start)
+        cpus.append(cpu_of_children() - cpu)
+    return walls, cpus, result
 
 
 def time_engine(data, repeats: int) -> tuple[list[float], pd.DataFrame]:
@@ -105,31 +114,35 @@ def main(argv=None) -> int:
             data = book_data(spec)
             n = (len(data.clients), len(data.sessions), len(data.contacts))
             book = build_template(folder / f"clv_{spec.replace(':', '_')}.xlsx", data)
-            lo, recalculated = time_libreoffice(book, folder / "out", args.repeats)
+            lo, cpu, recalculated = time_libreoffice(book, folder / "out", args.repeats)
             engine, metrics = time_engine(data, args.repeats)
             clv_book, clv_engine = total_clv(recalculated), float(metrics["clv"].sum())
             same = abs(clv_book - clv_engine) < 0.005 * len(metrics)
-            rows.append((n, lo, engine, same))
+            rows.append((n, lo, cpu, engine, same))
             print(f"  {n[0]:,} clients: LibreOffice {min(lo):.1f} s (runs "
-                  f"{', '.join(f'{t:.1f}' for t in lo)}); total CLV book {clv_book:,.2f}, "
-                  f"engine {clv_engine:,.2f}", flush=True)
+                  f"{', '.join(f'{t:.1f}' for t in lo)}; CPU {min(cpu):.1f} s); total CLV "
+                  f"book {clv_book:,.2f}, engine {clv_engine:,.2f}", flush=True)
     print()
-    print("| clients | sessions | contacts | LibreOffice full recalculation, min (median) "
-          "| engine | ratio | exponent |")
-    print("|---|---|---|---|---|---|---|")
+    print("| clients | sessions | contacts | LibreOffice full recalculation: wall, min "
+          "(median) | its CPU time, min | engine | ratio (wall / engine) | exponent (wall, "
+          "CPU) |")
+    print("|---|---|---|---|---|---|---|---|")
     previous = None
-    for n, lo, engine, same in rows:
-        size, t = sum(n), min(lo)
-        exponent = "" if previous is None else \
-            f"{math.log(t / previous[1]) / math.log(size / previous[0]):.2f}"
+    for n, lo, cpu, engine, same in rows:
+        size, t, c = sum(n), min(lo), min(cpu)
+        exponent = "" if previous is None else (
+            f"{math.log(t / previous[1]) / math.log(size / previous[0]):.2f}, "
+            f"{math.log(c / previous[2]) / math.log(size / previous[0]):.2f}")
         print(f"| {n[0]:,} | {n[1]:,} | {n[2]:,} | {t:.1f} s ({statistics.median(lo):.1f} s) "
-              f"| {min(engine) * 1000:.0f} ms | {t / min(engine):,.0f}x | {exponent} |")
-        previous = (size, t)
+              f"| {c:.1f} s | {min(engine) * 1000:.0f} ms | {t / min(engine):,.0f}x "
+              f"| {exponent} |")
+        previous = (size, t, c)
     if len(rows) > 1:
         sizes = np.log([sum(n) for n, *_ in rows])
-        times = np.log([min(lo) for _, lo, *_ in rows])
-        print(f"\nexponent over all sizes (least squares on logs): "
-              f"{np.polyfit(sizes, times, 1)[0]:.2f}")
+        for label, column in (("wall", 1), ("CPU", 2)):
+            times = np.log([min(row[column]) for row in rows])
+            print(f"exponent over all sizes ({label}, least squares on logs): "
+                  f"{np.polyfit(sizes, times, 1)[0]:.2f}")
     if not all(same for *_, same in rows):
         print("the book's total CLV differs from the engine's", file=sys.stderr)
         return 1

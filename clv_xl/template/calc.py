@@ -47,7 +47,7 @@ CONTACT_ROWS = 60_000
 
 def _capacity(n: int, least: int) -> int:
     """Rows to read: at least ``least``, and room for half as many rows again as ``n``."""
-    return max(least, int(math.ceil(n * 1.5 / 10_000)) * 10_000)
+    return max(least, int(math.ceil(n * 1.5 / 1_000)) * 1_000)
 
 
 @dataclass(frozen=True)
