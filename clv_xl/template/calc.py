@@ -135,9 +135,9 @@ def client_revenue() -> str:
     return f"SUMPRODUCT({block},{powers})/100"
 
 
-def client_session_date(function: str) -> str:
-    """First (MINIFS) or last (MAXIFS) Completed session date of the Clients row."""
-    return f"_xlfn.{function}({_SD},SessionDoneSlot,{SLOT})"
+def client_session_date(which: str) -> str:
+    """The ``first`` or ``last`` Completed session date of the Clients row."""
+    return f"INDEX({which.capitalize()}Session,{SLOT})"
 
 
 # --- the sheet -----------------------------------------------------------------------------
@@ -172,21 +172,24 @@ def add_calc(wb, lay: Layout) -> None:
 
     columns = []  # (name, header, rows, formula, one array formula or one formula per row)
 
-    def column(name, header, n, formula, array=True):
+    def column(name, header, n, formula, array=True, template=False):
+        """``template``: the formula names cells as {row}, {r}, {up} (this row, the one above)
+        and other columns as {ColumnName}; otherwise it is taken as written."""
+        if not template:
+            formula = formula.replace("{", "{{").replace("}", "}}")
         columns.append((name, header, n, formula, array))
 
     def per_row(sheet, key):
         letter = get_column_letter(sheet.keys.index(key) + 1)
-        return _slot_formula(f"{sheet.name}!{letter}{{row}}", ids)
+        return _slot_formula(f"{sheet.name}!{letter}{{row}}", ids).replace(
+            "{", "{{").replace("}", "}}").replace("{{row}}", "{row}")
 
     column("ReferrerSlot", "Slot of each 'Referred by'", k, per_row(CLIENTS, "referred_by"),
-           array=False)
+           array=False, template=True)
     column("SessionSlot", "Slot of each Sessions row", lay.sessions,
-           per_row(SESSIONS, "client_id"), array=False)
-    column("SessionDoneSlot", "Slot of each Completed session to date", lay.sessions,
-           f'IF(({_SS}="Completed")*{_PAST},SessionSlot,"")')
+           per_row(SESSIONS, "client_id"), array=False, template=True)
     column("ContactSlot", "Slot of each Contacts row", lay.contacts,
-           per_row(CONTACTS, "client_id"), array=False)
+           per_row(CONTACTS, "client_id"), array=False, template=True)
     slots = f"ROW({SHEET}!$A$1:$A${k + 1})-1"  # bins 0 (rows of no client), 1 .. k
     for count in COUNTS:
         column(count_name(count.key), f"Count: {count.label}", k + 2,
@@ -201,22 +204,74 @@ def add_calc(wb, lay: Layout) -> None:
            f'FREQUENCY(IF(({_SS}="Completed")*{_PAST}*(SessionSlot>0)*MOD(INT({cents}/{powers}),2),'
            f"{BIT_STRIDE}*SessionSlot+{bits},0),{grid})")
 
+    _date_search(column, k, lay.sessions)
+
     for sheet, n in ((CLIENTS, k), (SESSIONS, lay.sessions), (CONTACTS, lay.contacts)):
         last = get_column_letter(len(sheet.columns))
         _define(wb, f"{sheet.name}Beyond", f"{sheet.name}!$A${n + 2}:${last}$1048576")
     ws["A1"] = ("Computed for the formulas of Clients; nothing here is for typing. "
                 "See docs/template.md.")
+    letters = {name: get_column_letter(j) for j, (name, *_) in enumerate(columns, start=1)}
     for j, (name, header, n, formula, array) in enumerate(columns, start=1):
         letter = get_column_letter(j)
         ws.cell(2, j, header)
         first, last = 3, 2 + n
         if array:
-            ws[f"{letter}{first}"] = ArrayFormula(f"{letter}{first}:{letter}{last}", "=" + formula)
+            ws[f"{letter}{first}"] = ArrayFormula(f"{letter}{first}:{letter}{last}",
+                                                  "=" + formula.format(**letters))
         else:  # input row r + 1 on Calc row r + 2
             for r in range(first, last + 1):
-                ws.cell(r, j, "=" + formula.replace("{row}", str(r - 1)))
-        _define(wb, name, f"{SHEET}!${letter}${first}:${letter}${last}")
+                ws.cell(r, j, "=" + formula.format(row=r - 1, r=r, up=r - 1, **letters))
+        if not any(ch.isdigit() for ch in name):  # the search's rounds need no name
+            _define(wb, name, f"{SHEET}!${letter}${first}:${letter}${last}")
     ws.sheet_state = "hidden"
+
+
+#: Session days are counted from this serial day (1989-12-31) in 16 bits: 1990 to 2149.
+DAY_ZERO = 32873
+DAY_BITS = 16
+
+
+def _date_search(column, k: int, sessions: int) -> None:
+    """First and last Completed session of every client, by a binary search on the day that
+    every client runs at once: 16 rounds, each one FREQUENCY.
+
+    A Completed session to date of slot j on day d is the number j * 2^16 + (d - DAY_ZERO)
+    (2^16 - 1 - that for the first session, so both searches look for a largest value). Round
+    b tries, for each client, candidate + 2^b: one FREQUENCY with the bins j * 2^16 + candidate
+    + 2^b - 1 counts, once summed down the slots, the client's sessions below it, hence those
+    at or above it (its Completed count less those below); the bit is kept when there is one.
+    """
+    span = 2 ** DAY_BITS
+    offset = f"(INT({_SD})-{DAY_ZERO})"  # kept within 0 .. 2^16 - 1 element by element
+    day = f"IF({offset}<0,0,IF({offset}>{span - 1},{span - 1},{offset}))"
+    done = f'({_SS}="Completed")*{_PAST}*(SessionSlot>0)'
+    column("CumCompleted", "Completed sessions of this slot and those above", k,
+           "IF({r}=3,0,{CumCompleted}{up})+INDEX(CountCompleted,{r}-1)",
+           array=False, template=True)
+    slots = f"ROW({SHEET}!$A$1:$A${k})"
+    for which, value in (("Last", day), ("First", f"{span - 1}-{day}")):
+        column(f"{which}Key", f"{which} search: the value of each Completed session", sessions,
+               f"IF({done},{span}*SessionSlot+{value},{span * (k + 2)})")  # else: past every bin
+        previous = None
+        for b in reversed(range(DAY_BITS)):
+            tag = f"{which}{b}"
+            candidate = "0" if previous is None else f"{SHEET}!${{{previous}}}$3:${{{previous}}}${k + 2}"
+            column(f"{tag}Count", f"{which} search, bit {b}: sessions up to the try", k + 1,
+                   f"FREQUENCY({which}Key,{span}*{slots}+{candidate}+{2 ** b - 1})",
+                   template=True)
+            column(f"{tag}Below", f"{which} search, bit {b}: summed down the slots", k,
+                   "IF({r}=3,0,{%sBelow}{up})+{%sCount}{r}" % (tag, tag),
+                   array=False, template=True)
+            keep = "{%s}{r}" % previous if previous else "0"
+            column(f"{tag}", f"{which} search, bit {b}: the candidate", k,
+                   keep + "+IF({CumCompleted}{r}-{%sBelow}{r}>0,%d,0)" % (tag, 2 ** b),
+                   array=False, template=True)
+            previous = tag
+        result = f"{DAY_ZERO}+{{{previous}}}{{r}}" if which == "Last" else \
+            f"{DAY_ZERO}+{span - 1}-{{{previous}}}{{r}}"
+        column(f"{which}Session", f"{which} Completed session (when there is one)", k,
+               result, array=False, template=True)
 
 
 def _define(wb, name: str, target: str) -> None:

@@ -136,7 +136,7 @@ _DECLARED: tuple[Computed, ...] = (
              'IF({completed}>0,{revenue}/{completed},"")', _M,
              "Revenue per completed session.", width=12),
     Computed("last_session", "Last session",
-             f'IF({{completed}}>0,{_literal(calc.client_session_date("MAXIFS"))},"")', _D,
+             f'IF({{completed}}>0,{_literal(calc.client_session_date("last"))},"")', _D,
              "The last completed session.", width=12),
     Computed("days_since", "Days since",
              'IF({completed}>0,AsOfDate-{last_session},'
@@ -167,7 +167,7 @@ _DECLARED: tuple[Computed, ...] = (
              "General", "Prospect, New, Retained, At risk or Lapsed."),
     # --- helpers -----------------------------------------------------------------------
     Computed("first_session", "First session",
-             f'IF({{completed}}>0,{_literal(calc.client_session_date("MINIFS"))},"")', _D,
+             f'IF({{completed}}>0,{_literal(calc.client_session_date("first"))},"")', _D,
              "The first completed session.", helper=True),
     _count("upcoming", "Booked ahead", "Booked sessions dated on or after the as-of date.",
            helper=True),
