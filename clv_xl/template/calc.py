@@ -4,23 +4,23 @@ all clients, so recalculation grows with the rows, not with clients x rows.
 COUNTIFS/SUMIFS per client read every log row once per client (the book took minutes at a few
 thousand clients). Here each log row is read a fixed number of times:
 
-1. **Keys.** Each Client ID (in Clients, Sessions, Contacts and "Referred by") becomes a number,
-   its *key*: a hash of its first :data:`HASH_CHARS` characters and its length, one array
-   formula per column (``UNICODE``/``MID``/``MMULT``). Equal ids get equal keys; the hash is
-   case-sensitive, like the engine. Two different ids sharing a key are flagged by
-   ``KeyCheck`` (odds about n^2 / 2^38 for n clients).
-2. **Counts.** ``FREQUENCY(IF(condition, 2*key), ClientBins)`` counts the matching rows of
-   every client in one sorted pass: ClientBins holds ``2*key - 1`` and ``2*key`` for each
-   Clients row, so the count of a client is element ``2*row`` of the result, and rows of
-   unknown clients fall in the odd elements, which nothing reads.
-3. **Sums.** Revenue in cents is summed bit by bit: one FREQUENCY counts, for every client and
-   every bit b, the Completed sessions whose cents have bit b set (bins ``64*key + b``); the
-   revenue is the sum of count x 2^b.
-4. **First and last session.** MINIFS/MAXIFS over one per-row key column (one criterion).
+1. **Slots.** Each Sessions, Contacts and "Referred by" row gets the position (slot) of its
+   client in the Clients table, one formula per row: a binary search (MATCH type 1) kept when it
+   lands on the id, as it does when Clients is sorted by Client ID, else the linear MATCH that
+   stops at the id. Blank rows cost one comparison. Ids match as MATCH matches: ignoring case.
+2. **Counts.** ``FREQUENCY(IF(condition, slot, 0), 0..K)`` counts the matching rows of every
+   client in one sorted pass; element slot + 1 is the client's count (element 1 collects rows
+   of no client). The false branch is 0, not FALSE, so the data is never empty (LibreOffice
+   answers an error for that).
+3. **Revenue.** Amounts are summed in cents bit by bit: one FREQUENCY counts, for every client
+   and bit b, the Completed sessions whose cents have bit b set (value 32 slot + b); the revenue
+   is the sum of count x 2^b (exact to the cent).
+4. **First and last session.** A binary search on the day run for all clients at once: 16
+   rounds of one FREQUENCY each (:func:`_date_search`).
 
-Every range here is a fixed block of rows sized ahead (:func:`layout`), so a row typed or
-appended by a script below a table still counts; ``RowsCheck`` says when rows fall beyond it.
-All of it is Excel 2019 (no dynamic arrays: legacy array formulas) and LibreOffice 7.4.
+Every range is a fixed block of rows sized ahead (:func:`layout`), so a row typed, or appended
+by a script, below a table still counts; ``DataCheck`` says when rows fall beyond a block. All
+of it is Excel 2019 (legacy array formulas, no dynamic arrays) and LibreOffice 7.4.
 """
 
 from __future__ import annotations
@@ -256,7 +256,8 @@ def _date_search(column, k: int, sessions: int) -> None:
         previous = None
         for b in reversed(range(DAY_BITS)):
             tag = f"{which}{b}"
-            candidate = "0" if previous is None else f"{SHEET}!${{{previous}}}$3:${{{previous}}}${k + 2}"
+            candidate = "0" if previous is None else \
+                f"{SHEET}!${{{previous}}}$3:${{{previous}}}${k + 2}"
             column(f"{tag}Count", f"{which} search, bit {b}: sessions up to the try", k + 1,
                    f"FREQUENCY({which}Key,{span}*{slots}+{candidate}+{2 ** b - 1})",
                    template=True)

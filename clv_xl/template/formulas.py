@@ -79,11 +79,13 @@ DERIVED: tuple[Derived, ...] = (
             "OK, or what to fix: the engine refuses the same settings."),
     Derived("data_check", "Data check", "DataCheck",
             'IF(COUNTA(ClientsBeyond)>0,"Clients has rows below its table: unprotect Clients '
-            'and drag the table corner over them",IF(COUNTA(SessionsBeyond)>0,"Sessions has '
-            'more rows than the formulas read: rebuild the book (clv-xl template)",'
-            'IF(COUNTA(ContactsBeyond)>0,"Contacts has more rows than the formulas read: '
-            'rebuild the book (clv-xl template)",IF(COUNTIF(SessionsAmount,">"&' + f"{calc.MAX_AMOUNT}" + '),"An amount in Sessions '
-            'is too large for the book","OK"))))', "General",
+            'and drag the table corner over them",'
+            + "".join(f'IF(COUNTA({sheet}Beyond)>0,"{sheet} has rows beyond row "&'
+                      f'(ROWS({slot})+1)&", which the formulas do not read (clv-xl recompute '
+                      f'reads every row)",' for sheet, slot in (("Sessions", "SessionSlot"),
+                                                                ("Contacts", "ContactSlot")))
+            + f'IF(COUNTIF(SessionsAmount,">{calc.MAX_AMOUNT}"),"An amount in Sessions is '
+            f'above {calc.MAX_AMOUNT:,.2f}, too large for the book\'s sums","OK"))))', "General",
             "OK, or rows the formulas cannot count as they are (see docs/template.md)."),
 )
 
