@@ -168,7 +168,8 @@ def add_calc(wb, lay: Layout) -> None:
     for sheet in (SESSIONS, CONTACTS):
         for column in sheet.columns:
             _define(wb, input_name(sheet, column.key), _rows(sheet, column.key, rows[sheet.name]))
-    ids = _rows(CLIENTS, "client_id", k)
+    _define(wb, "ClientRows", _rows(CLIENTS, "client_id", k))
+    ids = "ClientRows"
 
     columns = []  # (name, header, rows, formula, one array formula or one formula per row)
 
