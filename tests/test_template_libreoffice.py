@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from clv_xl.engine import churn
 from clv_xl.demo import demo_data
 from clv_xl.engine.metrics import client_metrics, segment_summary
-from clv_xl.book.schema import CLIENTS, METRIC_COLUMNS, RISK_BANDS
+from clv_xl.book.schema import CLIENTS, CONTACTS, METRIC_COLUMNS, RISK_BANDS, SESSIONS
 from clv_xl.book.settings import Settings
 from clv_xl.template import build_template
 from clv_xl.template.dashboard import (ALL_LABEL, BAND_ROW, KPI_FIRST_ROW, KPIS, MONTH_ROW,
@@ -268,3 +268,70 @@ def test_the_empty_template_computes_without_errors(tmp_path):
     rows = settings_rows()
     assert wb["Settings"][f"B{rows['as_of_date']}"].value.date() == dt.date.today()
     assert wb["Settings"][f"B{rows['settings_check']}"].value == "OK"
+
+
+# --- rows typed or appended below the tables (as LibreOffice and scripts do) -------------------
+
+def _fill_like_a_script(path, data):
+    """Clients typed into the Clients table's blank rows; Sessions and Contacts appended below
+    their (one-row) tables, as LibreOffice, which does not grow a table, and openpyxl leave
+    them."""
+    wb = load_workbook(path)
+    for sheet, frame in ((CLIENTS, data.clients), (SESSIONS, data.sessions),
+                         (CONTACTS, data.contacts)):
+        ws = wb[sheet.name]
+        table = ws.tables[sheet.table]
+        first = 2 if sheet is CLIENTS else int(table.ref.split(":")[1].lstrip("ABCDEFGHIJ")) + 1
+        for i, row in enumerate(frame[sheet.keys].itertuples(index=False)):
+            for j, value in enumerate(row, start=1):
+                ws.cell(first + i, j, None if pd.isna(value) else
+                        value.to_pydatetime() if isinstance(value, pd.Timestamp) else value)
+    wb.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def appended(tmp_path_factory):
+    """(data, engine metrics, recalculated book) of the empty template filled like a script."""
+    require_soffice()
+    folder = tmp_path_factory.mktemp("appended")
+    demo = demo_data(n_clients=150, as_of=AS_OF)
+    extra = _edge_cases()
+    frames = [pd.concat([base, more[base.columns]], ignore_index=True)
+              for base, more in zip((demo.clients, demo.sessions, demo.contacts), extra)]
+    data = dataclasses.replace(demo, clients=frames[0], sessions=frames[1], contacts=frames[2])
+    book = _fill_like_a_script(build_template(folder / "filled.xlsx", as_of=AS_OF), data)
+    values = load_workbook(recalculate(book, folder / "out"), data_only=True)
+    metrics = client_metrics(data.clients, data.sessions, data.contacts,
+                             Settings(as_of=data.as_of))
+    return data, metrics, values
+
+
+def test_rows_appended_below_the_tables_are_counted(appended):
+    data, metrics, values = appended
+    assert values[SESSIONS.name].tables[SESSIONS.table].ref == "A1:E2"  # the table never grew
+    frame = _sheet(values, CLIENTS.name)
+    excel = frame[frame["Client ID"].notna()].set_index("Client ID")
+    expected = _expected(metrics)
+    assert list(excel.index) == list(expected.index)
+    bad = [m for column in COMPUTED
+           for m in _mismatches(column.key, expected[column.key], excel[column.header])]
+    assert bad == []
+    kpi = {label: values["Dashboard"][f"C{KPI_FIRST_ROW + i}"].value
+           for i, (label, *_) in enumerate(KPIS)}
+    assert kpi["Total CLV"] == pytest.approx(metrics["clv"].sum(), abs=0.005)
+    assert values["Settings"][f"B{settings_rows()['data_check']}"].value == "OK"
+
+
+def test_a_client_below_the_clients_table_is_flagged(tmp_path):
+    require_soffice()
+    path = build_template(tmp_path / "beyond.xlsx", as_of=AS_OF)
+    wb = load_workbook(path)
+    ws = wb[CLIENTS.name]
+    below = int(ws.tables[CLIENTS.table].ref.split(":")[1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    ws.cell(below + 1, 1, "LATE-1")
+    wb.save(path)
+    values = load_workbook(recalculate(path, tmp_path / "out"), data_only=True)
+    check = values["Settings"][f"B{settings_rows()['data_check']}"].value
+    assert check.startswith("Clients has rows below its table")
+    assert values["Dashboard"]["D3"].value == check

@@ -10,12 +10,13 @@ from openpyxl.styles import Font
 
 from ..book.schema import CLIENTS, CONTACTS, SEGMENTS, SESSIONS
 from . import styles
+from .calc import SHEET, add_calc, layout
 from .dashboard import add_dashboard, add_segments
-from .inputs import add_input_sheet, add_settings
+from .inputs import add_input_sheet, add_settings, client_table_rows
 from .pages import add_forecast, add_issues, add_start, add_xlwings_conf
 
 SHEET_ORDER = ("Start", "Settings", CLIENTS.name, SESSIONS.name, CONTACTS.name, "Segments",
-               "Dashboard", "Forecast", "Issues", "xlwings.conf")
+               "Dashboard", "Forecast", "Issues", "xlwings.conf", SHEET)
 
 
 def build_template(path, data=None, as_of=None) -> Path:
@@ -46,6 +47,8 @@ def build_template(path, data=None, as_of=None) -> Path:
     add_forecast(wb)
     add_issues(wb)
     add_xlwings_conf(wb)
+    add_calc(wb, layout(client_table_rows(frames.get(CLIENTS.name)),
+                        *(len(frames.get(s.name, ())) for s in (SESSIONS, CONTACTS))))
     assert tuple(wb.sheetnames) == SHEET_ORDER, wb.sheetnames
     wb.active = 0
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -163,6 +163,7 @@ def add_dashboard(wb, n_segments: int) -> None:
     styles.write(ws, "C2", "=AsOfDate", styles.BOLD, number_format=styles.DATE_FORMAT)
     styles.write(ws, "D2", '="Money in "&Currency&". Change the as-of date and the rest in '
                  'Settings."', styles.NOTE)
+    styles.write(ws, "D3", '=IF(DataCheck="OK","",DataCheck)', styles.NOTE)
     styles.write(ws, "B4", "Key figures", styles.SUBTITLE)
     for i, (label, formula, fmt, note) in enumerate(KPIS):
         r = KPI_FIRST_ROW + i

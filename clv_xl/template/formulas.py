@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from ..book.schema import (CLIENTS, CONTACTS, LABELS, NO_REASON, REASONS, RISK_BANDS, SESSIONS,
                       SETTING_BY_KEY)
-from . import styles
+from . import calc, styles
 
 
 def name(key: str) -> str:
@@ -77,6 +77,16 @@ DERIVED: tuple[Derived, ...] = (
             f'"High risk from must not be below Medium risk from",'
             f'IF({_W_SUM}<=0,"At least one weight must be above 0","OK")))', "General",
             "OK, or what to fix: the engine refuses the same settings."),
+    Derived("data_check", "Data check", "DataCheck",
+            'IF(COUNTA(ClientsBeyond)>0,"Clients has rows below its table: unprotect Clients '
+            'and drag the table corner over them",'
+            + "".join(f'IF(COUNTA({sheet}Beyond)>0,"{sheet} has rows beyond row "&'
+                      f'(ROWS({slot})+1)&", which the formulas do not read (clv-xl recompute '
+                      f'reads every row)",' for sheet, slot in (("Sessions", "SessionSlot"),
+                                                                ("Contacts", "ContactSlot")))
+            + f'IF(COUNTIF(SessionsAmount,">{calc.MAX_AMOUNT}"),"An amount in Sessions is '
+            f'above {calc.MAX_AMOUNT:,.2f}, too large for the book\'s sums","OK"))))', "General",
+            "OK, or rows the formulas cannot count as they are (see docs/template.md)."),
 )
 
 
@@ -93,20 +103,22 @@ class Computed:
     helper: bool = False  # an intermediate quantity, grouped at the right
 
 
-# Whole columns of the logs.
-S_ID, S_DATE, S_STATUS, S_AMOUNT = (column_ref(SESSIONS, k)
-                                    for k in ("client_id", "date", "status", "amount"))
-C_ID, C_DATE, C_DIR, C_REPLIED = (column_ref(CONTACTS, k)
-                                  for k in ("client_id", "date", "direction", "replied"))
-_PAST = f'{S_DATE},"<="&AsOfDate'
-_RECENT = f'{S_DATE},"<="&AsOfDate,{S_DATE},">"&WindowStart'
-_C_RECENT = f'{C_DATE},"<="&AsOfDate,{C_DATE},">"&WindowStart'
-_C_EARLIER = f'{C_DATE},"<="&WindowStart'
-_DONE = f'{S_ID},{{client_id}},{S_STATUS},"Completed",{_PAST}'
-_OUT = f'{C_ID},{{client_id}},{C_DIR},"Out"'
-_YES = f'{C_REPLIED},"Yes"'
+# The rows of the logs the formulas read (fixed blocks sized ahead: see calc.py).
+S_DATE, S_STATUS, S_AMOUNT = (calc.input_name(SESSIONS, k) for k in ("date", "status", "amount"))
 _PARTS = ("{overdue_sign}*ShareOverdue", "{cancel_share}*ShareCancellations",
           "{reply_sign}*ShareReplies")
+
+
+def _literal(text: str) -> str:
+    """A formula part with no {key} references, escaped for the templates below."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _count(key: str, header: str, help: str, fmt=None, helper=False, width=11.0) -> "Computed":
+    """A count read from the Calc sheet's FREQUENCY of that name."""
+    return Computed(key, header, calc.client_count(key), fmt or styles.COUNT_FORMAT, help,
+                    width=width, helper=helper)
+
 
 _C = styles.COUNT_FORMAT
 _M = styles.MONEY_FORMAT
@@ -116,21 +128,17 @@ _N = styles.NUMBER_FORMAT
 #: The computed columns, in sheet order: the figures first, then the helpers. The header
 #: given here is used only where schema.LABELS has none (or its label is an input header).
 _DECLARED: tuple[Computed, ...] = (
-    Computed("completed", "Completed", f"COUNTIFS({_DONE})", _C,
-             "Completed sessions on or before the as-of date."),
-    Computed("cancelled", "Cancelled",
-             f'COUNTIFS({S_ID},{{client_id}},{S_STATUS},"Cancelled",{_PAST})', _C,
-             "Cancelled sessions on or before the as-of date."),
-    Computed("rescheduled", "Rescheduled",
-             f'COUNTIFS({S_ID},{{client_id}},{S_STATUS},"Rescheduled",{_PAST})', _C,
-             "Rescheduled sessions on or before the as-of date.", width=12),
-    Computed("revenue", "Revenue", f"SUMIFS({S_AMOUNT},{_DONE})", _M,
+    _count("completed", "Completed", "Completed sessions on or before the as-of date."),
+    _count("cancelled", "Cancelled", "Cancelled sessions on or before the as-of date."),
+    _count("rescheduled", "Rescheduled", "Rescheduled sessions on or before the as-of date.",
+           width=12),
+    Computed("revenue", "Revenue", _literal(calc.client_revenue()), _M,
              "What the client paid for completed sessions."),
     Computed("avg_order_value", "Avg order value",
              'IF({completed}>0,{revenue}/{completed},"")', _M,
              "Revenue per completed session.", width=12),
     Computed("last_session", "Last session",
-             f'IF({{completed}}>0,_xlfn.MAXIFS({S_DATE},{_DONE}),"")', _D,
+             f'IF({{completed}}>0,{_literal(calc.client_session_date("last"))},"")', _D,
              "The last completed session.", width=12),
     Computed("days_since", "Days since",
              'IF({completed}>0,AsOfDate-{last_session},'
@@ -161,17 +169,14 @@ _DECLARED: tuple[Computed, ...] = (
              "General", "Prospect, New, Retained, At risk or Lapsed."),
     # --- helpers -----------------------------------------------------------------------
     Computed("first_session", "First session",
-             f'IF({{completed}}>0,_xlfn.MINIFS({S_DATE},{_DONE}),"")', _D,
+             f'IF({{completed}}>0,{_literal(calc.client_session_date("first"))},"")', _D,
              "The first completed session.", helper=True),
-    Computed("upcoming", "Booked ahead",
-             f'COUNTIFS({S_ID},{{client_id}},{S_STATUS},"Booked",{S_DATE},">="&AsOfDate)', _C,
-             "Booked sessions dated on or after the as-of date.", helper=True),
-    Computed("recent_bookings", "Recent bookings", f"COUNTIFS({S_ID},{{client_id}},{_RECENT})",
-             _C, "Sessions of any status in the recent window.", helper=True),
-    Computed("recent_cancelled", "Recent cancelled",
-             f'COUNTIFS({S_ID},{{client_id}},{S_STATUS},"Cancelled",{_RECENT})'
-             f'+COUNTIFS({S_ID},{{client_id}},{S_STATUS},"Rescheduled",{_RECENT})', _C,
-             "Of those, how many were cancelled or rescheduled.", helper=True),
+    _count("upcoming", "Booked ahead", "Booked sessions dated on or after the as-of date.",
+           helper=True),
+    _count("recent_bookings", "Recent bookings", "Sessions of any status in the recent window.",
+           helper=True),
+    _count("recent_cancelled", "Recent cancelled",
+           "Of those, how many were cancelled or rescheduled.", helper=True),
     Computed("interval_days", "Interval days",
              'IF({completed}>1,IF({last_session}>{first_session},'
              '({last_session}-{first_session})/({completed}-1),""),"")', _N,
@@ -186,20 +191,20 @@ _DECLARED: tuple[Computed, ...] = (
              f'IF({{acquisition_cost}}="",{name("default_acquisition_cost")},'
              f"{{acquisition_cost}})", _M,
              "The acquisition cost, or the default in Settings when blank.", helper=True),
-    Computed("referrals", "Referrals",
-             f"COUNTIFS({column_ref(CLIENTS, 'referred_by')},{{client_id}})", _C,
-             "Clients whose 'Referred by' names this client.", helper=True),
+    _count("referrals", "Referrals", "Clients whose 'Referred by' names this client.",
+           helper=True),
     Computed("referral_revenue", "Referral revenue",
-             f"SUMIFS(Clients[Revenue],{column_ref(CLIENTS, 'referred_by')},{{client_id}})", _M,
-             "The revenue of those clients.", helper=True),
-    Computed("recent_out", "Recent out", f"COUNTIFS({_OUT},{_C_RECENT})", _C,
-             "Your messages in the recent window.", helper=True),
-    Computed("recent_replied", "Recent replied", f"COUNTIFS({_OUT},{_YES},{_C_RECENT})", _C,
-             "Of those, how many the client replied to.", helper=True),
-    Computed("earlier_out", "Earlier out", f"COUNTIFS({_OUT},{_C_EARLIER})", _C,
-             "Your messages before the recent window.", helper=True),
-    Computed("earlier_replied", "Earlier replied", f"COUNTIFS({_OUT},{_YES},{_C_EARLIER})", _C,
-             "Of those, how many the client replied to.", helper=True),
+             f"IF({{referrals}}=0,0,SUMIF({column_ref(CLIENTS, 'referred_by')},{{client_id}},"
+             "Clients[Revenue]))", _M,
+             "The revenue of those clients (looked up only for clients who referred someone).",
+             helper=True),
+    _count("recent_out", "Recent out", "Your messages in the recent window.", helper=True),
+    _count("recent_replied", "Recent replied", "Of those, how many the client replied to.",
+           helper=True),
+    _count("earlier_out", "Earlier out", "Your messages before the recent window.",
+           helper=True),
+    _count("earlier_replied", "Earlier replied", "Of those, how many the client replied to.",
+           helper=True),
     Computed("cancel_share", "Cancel share",
              'IF({recent_bookings}>0,{recent_cancelled}/{recent_bookings},0)', _N,
              "Warning sign: share of recent bookings cancelled or rescheduled.", helper=True),

@@ -130,13 +130,18 @@ def _setting_validation(setting) -> DataValidation | None:
 
 # --- input tables ----------------------------------------------------------------------------
 
+def client_table_rows(frame: pd.DataFrame | None) -> int:
+    """Rows of the Clients table below its header: the clients and the spare rows."""
+    return (0 if frame is None else len(frame)) + CLIENT_SPARE_ROWS
+
+
 def add_input_sheet(wb, sheet: Sheet, frame: pd.DataFrame | None) -> None:
     """One input sheet: an Excel Table (header in row 1) with validation and input prompts;
     Clients also carries the computed columns, locked, and a protected sheet."""
     ws = wb.create_sheet(sheet.name)
     computed = COMPUTED if sheet is CLIENTS else ()
     n = 0 if frame is None else len(frame)
-    n_rows = max(1, n + (CLIENT_SPARE_ROWS if sheet is CLIENTS else 0))
+    n_rows = client_table_rows(frame) if sheet is CLIENTS else max(1, n)
     last_row = 1 + n_rows
     n_cols = len(sheet.columns) + len(computed)
     ref = f"A1:{get_column_letter(n_cols)}{last_row}"

@@ -49,10 +49,11 @@ NOTES = (
     ("Protection", "Sheets with formulas are protected without a password, so nothing is "
      "overwritten by accident: Review > Unprotect Sheet lifts it. The Clients table has "
      f"{CLIENT_SPARE_ROWS} blank rows ready for new clients; for more, unprotect Clients and "
-     "type below the table: it grows and the formulas follow (as they do in Sessions and "
-     "Contacts)."),
-    ("Formulas", "Every figure is a native formula (SUMIFS, COUNTIFS, MAXIFS): it works in "
-     "Excel 2019, Excel 365 and LibreOffice with nothing installed."),
+     "type below the table: in Excel it grows and the formulas follow. Sessions and Contacts "
+     "rows count wherever you type them."),
+    ("Formulas", "Every figure is a native formula (FREQUENCY, MATCH, INDEX, SUMIF): it works "
+     "in Excel 2019, Excel 365 and LibreOffice with nothing installed. The totals per client "
+     "are computed once for all clients on a hidden sheet, Calc."),
     ("clv-xl functions", "For the extra worksheet functions (=CLV(...), =CHURN_RISK(...), "
      "=CLV_SUMMARY(...)), once per computer: in a command prompt, in the clv-xl folder, "
      "pip install . then xlwings addin install. In Excel: File > Options > Trust Center > "

@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 from openpyxl import load_workbook
+from openpyxl.worksheet.formula import ArrayFormula
 
 
 def describe(path) -> dict:
@@ -51,6 +52,8 @@ def _cells(ws) -> dict:
             value = cell.value
             if isinstance(value, (dt.date, dt.datetime)):
                 value = value.isoformat()
+            elif isinstance(value, ArrayFormula):  # compared by what it says, not identity
+                value = ("array", value.ref, value.text)
             link = cell.hyperlink.location if cell.hyperlink is not None else None
             cells[cell.coordinate] = (value, cell.number_format, bool(cell.protection.locked),
                                       cell.font.name, link)
