@@ -32,13 +32,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from ._base import FittedModel
 from ._fit import ModelFitError, fit_log_params, scalar_or_array
 from ._numeric import numeric_derivatives
 
 PARAM_NAMES = ("alpha", "beta", "gamma", "delta")
 
 
-class BetaGeoBetaBinom:
+class BetaGeoBetaBinom(FittedModel):
     """BG/BB model; ``fit`` estimates alpha, beta, gamma, delta by maximum likelihood.
 
     Build from known parameters with ``BetaGeoBetaBinom(params={...})`` or
@@ -46,25 +47,7 @@ class BetaGeoBetaBinom:
     """
 
     MODEL = "BG/BB"
-
-    def __init__(self, params: dict | None = None):
-        self.params_ = None
-        self.se_ = None
-        self.loglik_ = None
-        self.n_clients_ = None
-        self.n_iter_ = None
-        if params is not None:
-            self.params_ = _checked_params(params)
-
-    @classmethod
-    def from_params(cls, alpha: float, beta: float, gamma: float, delta: float):
-        """A model with known parameters, without fitting."""
-        return cls(params={"alpha": alpha, "beta": beta, "gamma": gamma, "delta": delta})
-
-    def __repr__(self) -> str:
-        if self.params_ is None:
-            return "BetaGeoBetaBinom()"
-        return "BetaGeoBetaBinom(" + ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items()) + ")"
+    PARAM_NAMES = PARAM_NAMES
 
     def fit(self, frequency, recency, n, weights=None):
         """Maximum-likelihood estimates of alpha, beta, gamma, delta; returns self.
@@ -132,22 +115,6 @@ class BetaGeoBetaBinom:
         ratio = np.exp(special.gammaln(gamma + delta) + special.gammaln(1 + delta + n)
                        - special.gammaln(gamma + delta + n) - special.gammaln(1 + delta))
         return scalar_or_array(alpha / (alpha + beta) * delta / (gamma - 1) * (1 - ratio))
-
-    def _theta(self) -> np.ndarray:
-        if self.params_ is None:
-            raise ValueError("BetaGeoBetaBinom has no parameters: call fit() or use from_params()")
-        return np.array([self.params_[k] for k in PARAM_NAMES])
-
-
-def _checked_params(params: dict) -> dict:
-    missing = [k for k in PARAM_NAMES if k not in params]
-    if missing:
-        raise ValueError(f"BG/BB needs parameters {', '.join(PARAM_NAMES)}; missing {', '.join(missing)}")
-    values = {k: float(params[k]) for k in PARAM_NAMES}
-    bad = [k for k, v in values.items() if not (np.isfinite(v) and v > 0)]
-    if bad:
-        raise ValueError(f"BG/BB parameter {bad[0]} must be a positive number")
-    return values
 
 
 def _checked_count(values, name) -> np.ndarray:

@@ -37,8 +37,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from ._base import FittedModel
 from ._data import compress
-from ._fit import ModelFitError, fit_log_params, scalar_or_array
+from ._fit import fit_log_params, scalar_or_array
 from ._numeric import numeric_derivatives
 from .bgnbd import _check_enough_data, _checked_data, _checked_horizon
 
@@ -47,7 +48,7 @@ _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(32)
 _NEAR = -1e-3  # log(G(T)/G(t_x)) above this: the two terms nearly cancel, use quadrature
 
 
-class ParetoNBD:
+class ParetoNBD(FittedModel):
     """Pareto/NBD model; ``fit`` estimates r, alpha, s, beta by maximum likelihood.
 
     Build from known parameters with ``ParetoNBD(params={...})`` or
@@ -55,25 +56,7 @@ class ParetoNBD:
     """
 
     MODEL = "Pareto/NBD"
-
-    def __init__(self, params: dict | None = None):
-        self.params_ = None
-        self.se_ = None
-        self.loglik_ = None
-        self.n_clients_ = None
-        self.n_iter_ = None
-        if params is not None:
-            self.params_ = _checked_params(params)
-
-    @classmethod
-    def from_params(cls, r: float, alpha: float, s: float, beta: float):
-        """A model with known parameters, without fitting."""
-        return cls(params={"r": r, "alpha": alpha, "s": s, "beta": beta})
-
-    def __repr__(self) -> str:
-        if self.params_ is None:
-            return "ParetoNBD()"
-        return "ParetoNBD(" + ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items()) + ")"
+    PARAM_NAMES = PARAM_NAMES
 
     def fit(self, frequency, recency, T, weights=None):
         """Maximum-likelihood estimates of r, alpha, s, beta; returns self.
@@ -158,23 +141,6 @@ class ParetoNBD:
         t_x = np.where(x > 0, active * rng.beta(np.maximum(x, 1), 1.0), 0.0)
         return x, t_x
 
-    def _theta(self) -> np.ndarray:
-        if self.params_ is None:
-            raise ValueError("ParetoNBD has no parameters: call fit() or use from_params()")
-        return np.array([self.params_[k] for k in PARAM_NAMES])
-
-
-def _checked_params(params: dict) -> dict:
-    missing = [k for k in PARAM_NAMES if k not in params]
-    if missing:
-        raise ValueError(f"Pareto/NBD needs parameters {', '.join(PARAM_NAMES)}; missing "
-                         f"{', '.join(missing)}")
-    values = {k: float(params[k]) for k in PARAM_NAMES}
-    bad = [k for k, v in values.items() if not (np.isfinite(v) and v > 0)]
-    if bad:
-        raise ValueError(f"Pareto/NBD parameter {bad[0]} must be a positive number")
-    return values
-
 
 def _lifetime_integral(s, z):
     """[1 - (1+z)^-(s-1)] / (s-1), and log1p(z) at s = 1: the expected alive time, scaled."""
@@ -202,9 +168,9 @@ def _log_integral(r, alpha, s, beta, x, t_x, T):
     """log of the integral over tau in (t_x, T] of (alpha+tau)^-(r+x) (beta+tau)^-(s+1)."""
     rho = r + s + x
     if alpha >= beta:
-        big, small, a_big, shape = alpha, beta, r + x, s + 1.0
+        big, small, shape = alpha, beta, s + 1.0
     else:
-        big, small, a_big, shape = beta, alpha, s + 1.0, r + x
+        big, small, shape = beta, alpha, r + x
     with np.errstate(all="ignore"):
         log_g_tx = _log_g(rho, shape, big, small, t_x)
         log_g_T = _log_g(rho, shape, big, small, T)

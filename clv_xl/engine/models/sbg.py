@@ -35,40 +35,23 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from ._base import FittedModel
 from ._fit import ModelFitError, fit_log_params, scalar_or_array
 
 PARAM_NAMES = ("alpha", "beta")
 
 
-class ShiftedBetaGeometric:
+class ShiftedBetaGeometric(FittedModel):
     """sBG model; ``fit`` estimates alpha, beta from cohorts' survivor counts.
 
     Build from known parameters with ``ShiftedBetaGeometric(params={...})`` or
     ``ShiftedBetaGeometric.from_params(alpha=..., beta=...)``. Periods are the
-    contract's (months, years): every method counts in them.
+    contract's (months, years): every method counts in them. ``n_members_`` is
+    the members fitted.
     """
 
     MODEL = "sBG"
-
-    def __init__(self, params: dict | None = None):
-        self.params_ = None
-        self.se_ = None
-        self.loglik_ = None
-        self.n_members_ = None
-        self.n_iter_ = None
-        if params is not None:
-            self.params_ = _checked_params(params)
-
-    @classmethod
-    def from_params(cls, alpha: float, beta: float):
-        """A model with known parameters, without fitting."""
-        return cls(params={"alpha": alpha, "beta": beta})
-
-    def __repr__(self) -> str:
-        if self.params_ is None:
-            return "ShiftedBetaGeometric()"
-        shown = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-        return f"ShiftedBetaGeometric({shown})"
+    PARAM_NAMES = PARAM_NAMES
 
     # ------------------------------------------------------------------ fit
     def fit(self, survivors):
@@ -95,7 +78,7 @@ class ShiftedBetaGeometric:
         self.params_ = dict(zip(PARAM_NAMES, map(float, result.params)))
         self.se_ = dict(zip(PARAM_NAMES, map(float, result.se)))
         self.loglik_ = result.loglik
-        self.n_members_ = int(round(n))
+        self.n_members_ = self.n_clients_ = int(round(n))
         self.n_iter_ = result.iterations
         return self
 
@@ -171,22 +154,6 @@ class ShiftedBetaGeometric:
         lost, still, periods = _cohort_counts(survivors)
         ll, _, _ = _loglik_derivatives(self._theta(), lost, still, periods, order=0)
         return float(ll)
-
-    def _theta(self) -> np.ndarray:
-        if self.params_ is None:
-            raise ValueError("sBG model has no parameters: call fit() or from_params() first")
-        return np.array([self.params_[k] for k in PARAM_NAMES])
-
-
-def _checked_params(params: dict) -> dict:
-    missing = [k for k in PARAM_NAMES if k not in params]
-    if missing:
-        raise ValueError(f"sBG needs parameters {', '.join(PARAM_NAMES)}; missing {', '.join(missing)}")
-    values = {k: float(params[k]) for k in PARAM_NAMES}
-    bad = [k for k, v in values.items() if not (np.isfinite(v) and v > 0)]
-    if bad:
-        raise ValueError(f"sBG parameter {bad[0]} must be a positive number")
-    return values
 
 
 def _checked_periods(t, minimum: int) -> np.ndarray:
