@@ -21,6 +21,7 @@ from scipy import special
 from ..units import UNIT_DAYS
 from ._data import compress, distinct_with_weights
 from ._threads import one_blas_thread
+from ._base import checked_params
 from ._fit import ModelFitError, as_float_array, fit_log_params, scalar_or_array
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
@@ -53,7 +54,7 @@ class BetaGeo:
         self.n_iter_ = None
         self.time_unit_days = _checked_unit(time_unit_days)
         if params is not None:
-            self.params_ = _checked_params(params, self.MODEL)
+            self.params_ = checked_params(params, PARAM_NAMES, self.MODEL)
 
     @classmethod
     def from_params(cls, r: float, alpha: float, a: float, b: float,
@@ -232,17 +233,6 @@ class BetaGeo:
 
 
 # ---------------------------------------------------------------- helpers
-def _checked_params(params: dict, model: str = "BG/NBD") -> dict:
-    missing = [k for k in PARAM_NAMES if k not in params]
-    if missing:
-        raise ValueError(f"{model} needs parameters {PARAM_NAMES}; missing {missing}")
-    out = {k: float(params[k]) for k in PARAM_NAMES}
-    bad = [k for k, v in out.items() if not (np.isfinite(v) and v > 0)]
-    if bad:
-        raise ValueError(f"{model} parameters must be positive and finite: {bad}")
-    return out
-
-
 def _checked_unit(time_unit_days):
     if time_unit_days is None:
         return None

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import special
 
 from ._data import distinct_with_weights
+from ._base import checked_params
 from ._fit import ModelFitError, as_float_array, fit_log_params, scalar_or_array
 
 PARAM_NAMES = ("p", "q", "gamma")
@@ -38,7 +39,7 @@ class GammaGamma:
         self.n_excluded_ = None
         self.notes_ = []
         if params is not None:
-            self.params_ = _checked_params(params)
+            self.params_ = checked_params(params, PARAM_NAMES, "Gamma-Gamma")
 
     @classmethod
     def from_params(cls, p: float, q: float, gamma: float) -> "GammaGamma":
@@ -145,17 +146,6 @@ def _exclusion_notes(x, m, w) -> list:
             noun = "client" if count == 1 else "clients"
             notes.append(f"{count:,} {noun} {why} left out of the Gamma-Gamma fit")
     return notes
-
-
-def _checked_params(params: dict) -> dict:
-    missing = [k for k in PARAM_NAMES if k not in params]
-    if missing:
-        raise ValueError(f"Gamma-Gamma needs parameters {PARAM_NAMES}; missing {missing}")
-    out = {k: float(params[k]) for k in PARAM_NAMES}
-    bad = [k for k, v in out.items() if not (np.isfinite(v) and v > 0)]
-    if bad:
-        raise ValueError(f"Gamma-Gamma parameters must be positive and finite: {bad}")
-    return out
 
 
 class _Spends(NamedTuple):
