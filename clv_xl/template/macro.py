@@ -21,7 +21,6 @@ writer for version 0xFFFF and no performance cache.
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 import zipfile
 from xml.etree import ElementTree
@@ -55,6 +54,9 @@ def recompute_command() -> str:
     return found.group(1)
 
 
+XL_CALCULATION_MANUAL = -4135
+
+
 def build_macro_template(xlsx_path, xlsm_path) -> Path:
     """Write ``xlsm_path``: the book at ``xlsx_path`` with the VBA module and the buttons."""
     from pyopenvba import ExcelFile
@@ -63,11 +65,12 @@ def build_macro_template(xlsx_path, xlsm_path) -> Path:
     xlsx_path, xlsm_path = Path(xlsx_path), Path(xlsm_path)
     with tempfile.TemporaryDirectory(prefix="clv-xlsm-") as tmp:
         staged, with_vba, with_buttons = (Path(tmp) / n for n in ("a.xlsm", "b.xlsm", "c.xlsm"))
-        shutil.copyfile(xlsx_path, staged)
+        _without_cells(xlsx_path, staged)
         with ExcelFile(staged) as book:
             book.add_vba_project().add_module(MODULE, vba_source())
             book.save(with_vba)
         app = ExcelApplication.open(with_vba)
+        app.application.calculation = XL_CALCULATION_MANUAL  # nothing to work out on save
         for sheet, box in _button_boxes(xlsx_path).items():
             left, top, width, height = box
             app.sheet(sheet).add_button(name=BUTTON_TEXT, left=left, top=top, width=width,
@@ -76,6 +79,22 @@ def build_macro_template(xlsx_path, xlsm_path) -> Path:
         xlsm_path.parent.mkdir(parents=True, exist_ok=True)
         _repair(xlsx_path, with_buttons, xlsm_path)
     return xlsm_path
+
+
+def _without_cells(xlsx_path: Path, out: Path) -> None:
+    """``xlsx_path`` with the cells of every sheet without a button left out, for pyOpenVBA.
+
+    pyOpenVBA re-spells every formula it saves, in Python: minutes for a filled book's
+    Calc sheet. Those sheets come back from the original in :func:`_repair` anyway.
+    """
+    with zipfile.ZipFile(xlsx_path) as src:
+        parts = {name: src.read(name) for name in src.namelist()}
+    light = {part for sheet, part in _sheets_by_name(parts).items() if sheet not in BUTTONS}
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, data in parts.items():
+            if name in light:
+                data = re.sub(rb"<sheetData>.*</sheetData>", b"<sheetData/>", data, flags=re.S)
+            dst.writestr(name, data)
 
 
 def _button_boxes(xlsx_path) -> dict[str, tuple[float, float, float, float]]:
@@ -122,6 +141,9 @@ def _repair(original, patched, out) -> None:
             fixed[_rels_path(new_drawing)] = _merged_rels(
                 before.get(_rels_path(old_drawing)), after.get(_rels_path(new_drawing), (None, None))[1])
     main_part = _main_part(after["_rels/.rels"][1].decode())
+    # the sheets without a button, as the original has them (pyOpenVBA saw them without cells)
+    fixed.update({new_sheets[sheet]: before[part] for sheet, part in old_sheets.items()
+                  if sheet not in BUTTONS})
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for name, (info, data) in after.items():
             data = fixed.pop(name, data)
