@@ -17,7 +17,6 @@ import argparse
 import datetime as dt
 import inspect
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from recompute import peak_mb  # noqa: E402  (one reading of the peak for every bench)
 
 PARAMETERS = [["Parameter", "Estimate"], ["r", 0.5], ["alpha", 4.0], ["a", 0.8], ["b", 2.5],
               ["p", 6.0], ["q", 4.0], ["gamma", 15.0], ["time unit (days)", 7.0]]
@@ -48,17 +49,6 @@ COLUMNS = {
     "margin_per_period": lambda rng, n: rng.uniform(10, 100, n),
     "acquisition_cost": lambda rng, n: rng.uniform(0, 50, n),
 }
-
-
-def peak_mb() -> float:
-    """This process's peak resident memory (VmHWM), in MB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def reset_peak() -> None:
