@@ -145,7 +145,6 @@ def _expected(metrics: pd.DataFrame) -> pd.DataFrame:
     native = metrics.attrs["native_churn"]
     for key, center in zip(("curve_guess", "curve_step1"), native["centers"]):
         m[key] = churn.recency_probability(m["hist_days"].to_numpy(), center)
-    m["booked_in_horizon"] = native["booked"]
     return m
 
 

@@ -40,7 +40,9 @@ def client_metrics(clients: pd.DataFrame, sessions: pd.DataFrame,
       (:mod:`clv_xl.engine.churn`), and the sign that adds most;
     - churn_risk: the chance of no completed session within the churn horizon, as the template
       computes it natively: recency on a curve scaled to the business's lapsed share
-      (:func:`clv_xl.engine.churn_model.native_churn_risk`); blank for prospects;
+      (:func:`clv_xl.engine.churn_model.native_churn_risk`), less for a client with a session
+      booked within the horizon (booked_in_horizon); blank for prospects; its scalars in
+      ``attrs["native_churn"]``;
     - risk_band (from churn_risk, blank for prospects) and lifecycle_stage
       (:func:`clv_xl.engine.churn.stage_from_risk`).
 
@@ -91,8 +93,9 @@ def client_metrics(clients: pd.DataFrame, sessions: pd.DataFrame,
     signs = _signs(out, out["rhythm"])
     out["warning_score"] = churn.churn_risk(*signs, settings=settings)
     out["main_reason"] = churn.main_reason(*signs, settings=settings)
-    out["churn_risk"], out.attrs["native_churn"] = _native_churn_risk(out, sessions, as_of,
-                                                                       settings)
+    out["booked_in_horizon"] = _booked_in_horizon(out, sessions, as_of, settings)
+    out["churn_risk"], scalars = _native_churn_risk(out, as_of, settings)
+    out.attrs["native_churn"] = scalars
     out["risk_band"] = np.where(out["churn_risk"].notna(),
                                 churn.risk_band(out["churn_risk"].fillna(0).to_numpy(), settings),
                                 None)
@@ -102,28 +105,32 @@ def client_metrics(clients: pd.DataFrame, sessions: pd.DataFrame,
     return out
 
 
-def _native_churn_risk(out: pd.DataFrame, sessions: pd.DataFrame, as_of: pd.Timestamp,
+def _booked_in_horizon(out: pd.DataFrame, sessions: pd.DataFrame, as_of: pd.Timestamp,
+                       settings: Settings) -> np.ndarray:
+    """Per client, the Booked sessions dated from as_of to the end of the churn horizon."""
+    date = pd.to_datetime(sessions["date"]).dt.normalize()
+    ahead = sessions[(sessions["status"] == "Booked") & (date >= as_of)
+                     & (date <= as_of + pd.Timedelta(days=horizon_days(settings)))]["client_id"]
+    return ahead.value_counts().reindex(out.index).fillna(0).astype("int64").to_numpy()
+
+
+def _native_churn_risk(out: pd.DataFrame, as_of: pd.Timestamp,
                        settings: Settings) -> tuple[np.ndarray, dict]:
     """The template's churn risk (:func:`clv_xl.engine.churn_model.native_churn_risk`) for
-    the clients with a completed session, NaN for the others; and its scalars (with
-    ``booked``: per client, the sessions booked within the horizon)."""
-    H = horizon_days(settings)
+    the clients with a completed session, NaN for the others; and its scalars (window,
+    share, centres, fails; empty when no client has a session)."""
     has = (out["completed"] > 0).to_numpy()
     risk = np.full(len(out), np.nan)
     if not has.any():
         return risk, {}
-    date = pd.to_datetime(sessions["date"]).dt.normalize()
-    ahead = sessions[(sessions["status"] == "Booked") & (date >= as_of)
-                     & (date <= as_of + pd.Timedelta(days=H))]["client_id"]
-    booked_all = ahead.value_counts().reindex(out.index).fillna(0).astype("int64").to_numpy()
-    booked = booked_all[has] > 0
     first = out["first_session"][has]
     age = (as_of - first).dt.days.to_numpy(float)
     span = float((as_of - first.min()).days)
     fails = booking_fails(int(out["completed"].sum()), int(out["cancelled"].sum()))
-    risk[has], scalars = native_churn_risk(out["days_since"].to_numpy()[has], age, booked,
-                                           fails, H, span)
-    return risk, dict(scalars, booked=booked_all)
+    risk[has], scalars = native_churn_risk(out["days_since"].to_numpy()[has], age,
+                                           out["booked_in_horizon"].to_numpy()[has] > 0, fails,
+                                           horizon_days(settings), span)
+    return risk, scalars
 
 
 def _signs(out: pd.DataFrame, interval_days):
