@@ -10,9 +10,10 @@ CDNOW: the full 23,570-customer log (``CDNOW_master.txt`` in the lifetimes 0.11.
 probabilities), the mean against the share that left, and a decile calibration table.
 
 Scores: the book's churn risk (horizon 9 months, the truth's window, and the default 12),
-the warning-sign score (what the template computes today), 1 - P(alive) and P(no purchase
-in the 39 weeks) from BG/NBD and MBG/NBD, the recency curve proposed for the template, and
-days since the last purchase (recency).
+the template's native churn risk (``client_metrics``, the same horizons), the warning-sign
+score (the template's Main reason comes from it), 1 - P(alive) and P(no purchase in the 39
+weeks) from BG/NBD and MBG/NBD, the recency curve with its mean solved exactly and in the
+template's two steps, and days since the last purchase (recency).
 
 Then the simulated studios of tests/helpers/studios.py (one-time clients, regulars, seasonal
 clients, faders): the chosen candidate, and AUC and mean against the next 12 months.
@@ -109,10 +110,13 @@ def run_cdnow() -> None:
             print("    stages:", dict(stage.value_counts()), " bands:",
                   dict(figures["risk_band"].value_counts()))
 
-    settings = Settings(as_of=AS_OF.date())
-    native = client_metrics(clients, book, None, settings)
-    rows.append(report("Warning-sign score (the template today)", native["churn_risk"].to_numpy(),
-                       truth, True))
+    for months in (9, 12):
+        settings = Settings(as_of=AS_OF.date(), churn_horizon_months=months)
+        native = client_metrics(clients, book, None, settings)
+        rows.append(report(f"Template churn risk, native formulas ({months}-month horizon)",
+                           native["churn_risk"].to_numpy(), truth, True))
+    rows.append(report("Warning-sign score (the template's Main reason)",
+                       native["warning_score"].to_numpy(), truth, True))
     start = time.perf_counter()
     shown = forecast(ids, book, AS_OF, settings)
     timings["forecast"] = time.perf_counter() - start

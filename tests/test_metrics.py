@@ -66,18 +66,46 @@ def test_tlv_counts_direct_referrals_only(metrics):
     assert metrics["referrals"].sum() == 2               # the unknown referrer counts nowhere
 
 
-def test_risk_matches_the_churn_module(metrics):
+def test_warning_signs_match_the_churn_module(metrics):
     a = metrics.loc["A"]
     assert a["days_since"] == (pd.Timestamp(AS_OF) - pd.Timestamp("2025-05-01")).days
     expected = churn.churn_risk(a["days_since"], 477 / 2, 0.0, 0.0, 1.0, settings=SETTINGS)
-    assert a["churn_risk"] == pytest.approx(expected, abs=1e-12)
+    assert a["warning_score"] == pytest.approx(expected, abs=1e-12)
     assert metrics.loc["D", "days_since"] == 91          # from first contact
     assert metrics.loc["D", "lifecycle_stage"] == "Prospect"
     assert metrics.loc["E", "lifecycle_stage"] == "Prospect"
-    # B: one session 600 days ago, on the 365-day default rhythm: 1.64x, overdue but not lapsed
-    assert metrics.loc["B", "churn_risk"] == pytest.approx(0.6 * (600 / 365 - 1))
-    assert (metrics.loc["B", "risk_band"], metrics.loc["B", "lifecycle_stage"]) == ("Medium", "New")
+    # B: one session 600 days ago; a one-timer takes the business's rhythm, A's 238.5 days:
+    # 2.5 rhythms, fully overdue
+    assert metrics.loc["B", "rhythm"] == 477 / 2
+    assert metrics.loc["B", "warning_score"] == pytest.approx(0.6)
+    assert metrics.loc["B", "main_reason"] == "Overdue"
     assert set(metrics["lifecycle_stage"]) <= set(STAGES)
+
+
+def test_churn_risk_is_the_recency_curve_worked_by_hand(metrics):
+    # A, B, C have sessions: 244, 600 and 569 days ago. Fewer than 10 clients were first seen
+    # a window ago, so the curve aims at a 50% mean: its centre starts at the median (569
+    # days) and is corrected twice by c <- c * sqrt(mean / 50%).
+    days = np.array([244.0, 600.0, 569.0])
+    center = 569.0
+    for _ in range(2):
+        center *= (np.mean(days ** 2 / (days ** 2 + center ** 2)) / 0.5) ** 0.5
+    risk = days ** 2 / (days ** 2 + center ** 2)
+    assert metrics.loc[["A", "B", "C"], "churn_risk"].to_numpy() == pytest.approx(risk)
+    assert metrics.loc[["D", "E"], "churn_risk"].isna().all()   # prospects: no risk shown
+    assert metrics.loc[["D", "E"], "risk_band"].isna().all()
+    # B: 600 days since against a 50% point near 476 days: about 61%, Medium, still New
+    assert (metrics.loc["B", "risk_band"], metrics.loc["B", "lifecycle_stage"]) == ("Medium", "New")
+
+
+def test_a_booked_session_leaves_only_the_chance_it_falls_through():
+    booked = pd.concat([SESSION_ROWS, frame([("2026-03-01", "B", "Mini", None, "Booked")],
+                                            SESSION_ROWS.columns)], ignore_index=True)
+    plain = client_metrics(CLIENT_ROWS, SESSION_ROWS, CONTACT_ROWS, SETTINGS, AS_OF)
+    with_booking = client_metrics(CLIENT_ROWS, booked, CONTACT_ROWS, SETTINGS, AS_OF)
+    # 1 cancelled of 6 completed or cancelled sessions: 1/6 of bookings fall through
+    assert with_booking.loc["B", "churn_risk"] == pytest.approx(plain.loc["B", "churn_risk"] / 6)
+    assert with_booking.loc["A", "churn_risk"] == pytest.approx(plain.loc["A", "churn_risk"])
 
 
 def test_segment_summary(metrics):
@@ -97,5 +125,9 @@ def test_demo_studio_has_every_stage_and_consistent_totals():
     completed = data.sessions[(data.sessions["status"] == "Completed")
                               & (data.sessions["date"] <= pd.Timestamp(data.as_of))]
     assert m["revenue"].sum() == pytest.approx(completed["amount"].sum())
-    assert ((m["churn_risk"] >= 0) & (m["churn_risk"] <= 1)).all()
-    assert not np.isnan(m["churn_risk"]).any()
+    risk = m["churn_risk"][m["completed"] > 0]
+    assert ((risk >= 0) & (risk <= 1)).all()
+    assert m["churn_risk"].isna().sum() == (m["completed"] == 0).sum()
+    assert ((m["warning_score"] >= 0) & (m["warning_score"] <= 1)).all()
+    # the High band and the At risk / Lapsed stages are the same clients
+    assert ((m["risk_band"] == "High") == m["lifecycle_stage"].isin(["At risk", "Lapsed"])).all()

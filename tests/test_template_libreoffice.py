@@ -131,16 +131,20 @@ def _expected(metrics: pd.DataFrame) -> pd.DataFrame:
     """The engine's figures, plus the helper columns derived the engine's way."""
     s = Settings(as_of=AS_OF)
     m = metrics.copy()
-    m["rhythm"] = churn.rhythm(m["interval_days"], s)
     m["gap_ratio"] = m["days_since"] / m["rhythm"]
     m["acquisition_cost_used"] = m["acquisition_cost"]
     m["cancel_share"] = (m["recent_cancelled"] / m["recent_bookings"]).where(
         m["recent_bookings"] > 0, 0.0)
-    m["overdue_sign"] = churn.overdue_sign(m["days_since"], m["interval_days"],
-                                           m["upcoming"] > 0, s)
+    m["overdue_sign"] = churn.overdue_sign(m["days_since"], m["rhythm"], m["upcoming"] > 0, s)
     now = m["recent_replied"] / m["recent_out"].where(m["recent_out"] > 0)
     before = m["earlier_replied"] / m["earlier_out"].where(m["earlier_out"] > 0)
     m["reply_sign"] = churn.reply_sign(now, before)
+    has = m["completed"] > 0
+    m["age_days"] = (D(AS_OF) - m["first_session"]).dt.days.where(has)
+    m["hist_days"] = m["days_since"].where(has)
+    native = metrics.attrs["native_churn"]
+    for key, center in zip(("curve_guess", "curve_step1"), native["centers"]):
+        m[key] = churn.recency_probability(m["hist_days"].to_numpy(), center)
     return m
 
 
@@ -201,10 +205,10 @@ def test_edge_cases_come_out_as_designed(excel):
     assert row["X-UNKNOWN", "TLV"] == row["X-UNKNOWN", "Revenue"] == 120
     assert _blank(row["X-NODATE", "Days since"])
     assert row["X-ASOF", "Upcoming"] == 1 and row["X-ASOF", "Recent bookings"] == 2
-    # fully overdue and nothing else: a warning score of 0.6, Medium under the 0.66 default
-    fully_overdue_band = "High" if 0.6 >= Settings().band_high else "Medium"
-    assert row["X-LAPSED", "Stage"] == "Lapsed" and row["X-LAPSED", "Risk band"] == \
-        fully_overdue_band
+    # three years without a session: near-certain churn, and lapsed (no booking)
+    assert row["X-LAPSED", "Stage"] == "Lapsed" and row["X-LAPSED", "Risk band"] == "High"
+    assert row["X-LAPSED", "Warning-sign score"] == pytest.approx(0.6)
+    assert _blank(row["X-NOSESS", "Churn risk"]) and _blank(row["X-NOSESS", "Risk band"])
     assert row["X-REPLIES", "Reply sign"] == pytest.approx(0.6 - 0.5)
 
 

@@ -71,6 +71,8 @@ MIN_BACKTEST_DAYS = 28
 FOLDS = 5
 MIN_BOOKING_FAILS = 0.05
 EPS = 1e-6
+#: Corrections of the native curve's centre (each one AVERAGE over the clients).
+NATIVE_STEPS = 2
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,37 @@ def learn_churn(clients_ids, sessions: pd.DataFrame, contacts: pd.DataFrame | No
     return ChurnResult(probability, method, H, h, backtest, message, rhythm)
 
 
+def native_churn_risk(days_since, age_days, booked, fails: float, horizon: float,
+                      span: float) -> tuple[np.ndarray, dict]:
+    """The churn risk the template computes with native formulas (docs/template.md): the
+    fallback curve of :func:`_fallback` without a purchase model, in the steps a worksheet
+    can take.
+
+    ``days_since`` and ``age_days`` (days since the first completed session) per client with
+    a completed session, ``booked`` whether a session is booked within the horizon, ``fails``
+    the share of bookings that fall through, ``span`` days from the first completed session
+    to the as-of day. The lapsed share is taken over a window of the horizon or half the span
+    (50% when fewer than ``MIN_EACH`` clients were first seen that long ago; kept within 1% to
+    99%); the curve's centre starts at the (1 - share) quantile of days since and is corrected
+    ``NATIVE_STEPS`` times (:func:`clv_xl.engine.churn.recency_center`). Returns the
+    probabilities and the scalars the template shows (window, share, centres)."""
+    days, age = (np.asarray(v, dtype=float) for v in (days_since, age_days))
+    window = min(horizon, span / 2.0)
+    old = age >= window
+    share = 0.5 if old.sum() < MIN_EACH else float(np.clip(np.mean(days[old] >= window),
+                                                           0.01, 0.99))
+    centers = [churn.recency_center(days, share, steps=k) for k in range(NATIVE_STEPS + 1)]
+    p = np.asarray(churn.recency_probability(days, centers[-1]), dtype=float)
+    p = np.where(np.asarray(booked, dtype=bool), p * fails, p)
+    return p, {"window": window, "share": share, "centers": centers, "fails": fails}
+
+
+def booking_fails(completed: int, cancelled: int) -> float:
+    """The share of bookings that fall through: cancelled / (completed + cancelled), at
+    least ``MIN_BOOKING_FAILS``."""
+    return max(cancelled / max(completed + cancelled, 1), MIN_BOOKING_FAILS)
+
+
 # ------------------------------------------------------------------ candidates
 def _fit_models(done: pd.DataFrame, date: pd.Timestamp, unit_days: float) -> dict:
     """BG/NBD and MBG/NBD fitted on the completed sessions up to ``date`` (those that fit)."""
@@ -376,7 +409,7 @@ def _booked(p: np.ndarray, now: pd.DataFrame, sessions: pd.DataFrame, as_of, H: 
     past = date <= as_of
     n_done = int(((status == "Completed") & past).sum())
     n_cancel = int(((status == "Cancelled") & past).sum())
-    fails = max(n_cancel / max(n_done + n_cancel, 1), MIN_BOOKING_FAILS)
+    fails = booking_fails(n_done, n_cancel)
     has = now.index.isin(pd.unique(booked))
     return np.where(has, np.asarray(p) * fails, p)
 

@@ -1,9 +1,10 @@
 """Per-client value and risk, and value by segment: the figures the workbook shows.
 
-:func:`client_metrics` is what the template computes with native formulas (the seed 001
-warning-sign score as churn risk); :func:`client_figures` is what every Python door shows
-(the Forecast sheet, ``clv-xl summary``, the report): the same figures with churn risk the
-probability learned by :func:`clv_xl.engine.churn_model.learn_churn`.
+:func:`client_metrics` is what the template computes with native formulas (churn risk the
+recency curve scaled to the business's lapsed share, :func:`clv_xl.engine.churn_model.
+native_churn_risk`); :func:`client_figures` is what every Python door shows (the Forecast
+sheet, ``clv-xl summary``, the report): the same figures with churn risk the probability
+learned by :func:`clv_xl.engine.churn_model.learn_churn`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from . import churn
-from .churn_model import ChurnResult, business_rhythm, learn_churn
+from .churn_model import (ChurnResult, booking_fails, business_rhythm, horizon_days,
+                          learn_churn, native_churn_risk)
 from .formulas import clv
 from .history import summarize, summarize_contacts
 from ..book.schema import CONTACTS
@@ -30,9 +32,21 @@ def client_metrics(clients: pd.DataFrame, sessions: pd.DataFrame,
     - tlv: total life value to date: the client's revenue plus the revenue of the clients whose
       "referred by" names them (direct referrals; a referrer's referrals count for the referrer).
 
-    Risk (seed 001; see :mod:`clv_xl.engine.churn`): days_since is counted from the last completed
-    session, or from the first contact for a client with none. ``as_of`` defaults to the
-    as-of date in Settings, then today.
+    Risk: days_since is counted from the last completed session, or from the first contact
+    for a client with none.
+    - rhythm: the client's usual interval, or the business's median one (fewer than two
+      sessions);
+    - warning_score, main_reason: the seed 001 weighted warning signs with that rhythm
+      (:mod:`clv_xl.engine.churn`), and the sign that adds most;
+    - churn_risk: the chance of no completed session within the churn horizon, as the template
+      computes it natively: recency on a curve scaled to the business's lapsed share
+      (:func:`clv_xl.engine.churn_model.native_churn_risk`), less for a client with a session
+      booked within the horizon (booked_in_horizon); blank for prospects; its scalars in
+      ``attrs["native_churn"]``;
+    - risk_band (from churn_risk, blank for prospects) and lifecycle_stage
+      (:func:`clv_xl.engine.churn.stage_from_risk`).
+
+    ``as_of`` defaults to the as-of date in Settings, then today.
     """
     settings = settings if settings is not None else Settings()
     as_of = pd.Timestamp(as_of or settings.as_of or pd.Timestamp.today()).normalize()
@@ -74,14 +88,49 @@ def client_metrics(clients: pd.DataFrame, sessions: pd.DataFrame,
     out["cancel_share"] = cancel_share
     out["reply_rate_now"] = reply_now.to_numpy()
     out["reply_rate_before"] = reply_before.to_numpy()
-    signs = _signs(out, out["interval_days"])
-    out["churn_risk"] = churn.churn_risk(*signs, settings=settings)
-    out["risk_band"] = churn.risk_band(out["churn_risk"].to_numpy(), settings)
+    out["rhythm"] = out["interval_days"].fillna(
+        business_rhythm(out["interval_days"], settings.default_interval_days))
+    signs = _signs(out, out["rhythm"])
+    out["warning_score"] = churn.churn_risk(*signs, settings=settings)
     out["main_reason"] = churn.main_reason(*signs, settings=settings)
-    out["lifecycle_stage"] = churn.lifecycle_stage(
-        out["completed"], out["days_since"], out["interval_days"], out["churn_risk"],
+    out["booked_in_horizon"] = _booked_in_horizon(out, sessions, as_of, settings)
+    out["churn_risk"], scalars = _native_churn_risk(out, as_of, settings)
+    out.attrs["native_churn"] = scalars
+    out["risk_band"] = np.where(out["churn_risk"].notna(),
+                                churn.risk_band(out["churn_risk"].fillna(0).to_numpy(), settings),
+                                None)
+    out["lifecycle_stage"] = churn.stage_from_risk(
+        out["completed"], out["days_since"], out["rhythm"], out["churn_risk"],
         out["upcoming"] > 0, settings)
     return out
+
+
+def _booked_in_horizon(out: pd.DataFrame, sessions: pd.DataFrame, as_of: pd.Timestamp,
+                       settings: Settings) -> np.ndarray:
+    """Per client, the Booked sessions dated from as_of to the end of the churn horizon."""
+    date = pd.to_datetime(sessions["date"]).dt.normalize()
+    ahead = sessions[(sessions["status"] == "Booked") & (date >= as_of)
+                     & (date <= as_of + pd.Timedelta(days=horizon_days(settings)))]["client_id"]
+    return ahead.value_counts().reindex(out.index).fillna(0).astype("int64").to_numpy()
+
+
+def _native_churn_risk(out: pd.DataFrame, as_of: pd.Timestamp,
+                       settings: Settings) -> tuple[np.ndarray, dict]:
+    """The template's churn risk (:func:`clv_xl.engine.churn_model.native_churn_risk`) for
+    the clients with a completed session, NaN for the others; and its scalars (window,
+    share, centres, fails; empty when no client has a session)."""
+    has = (out["completed"] > 0).to_numpy()
+    risk = np.full(len(out), np.nan)
+    if not has.any():
+        return risk, {}
+    first = out["first_session"][has]
+    age = (as_of - first).dt.days.to_numpy(float)
+    span = float((as_of - first.min()).days)
+    fails = booking_fails(int(out["completed"].sum()), int(out["cancelled"].sum()))
+    risk[has], scalars = native_churn_risk(out["days_since"].to_numpy()[has], age,
+                                           out["booked_in_horizon"].to_numpy()[has] > 0, fails,
+                                           horizon_days(settings), span)
+    return risk, scalars
 
 
 def _signs(out: pd.DataFrame, interval_days):
@@ -109,18 +158,13 @@ def client_figures(clients: pd.DataFrame, sessions: pd.DataFrame,
     as_of = pd.Timestamp(as_of or settings.as_of or pd.Timestamp.today()).normalize()
     out = client_metrics(clients, sessions, contacts, settings, as_of)
     result = learn_churn(clients["client_id"], sessions, contacts, as_of, settings)
-    rhythm = out["interval_days"].fillna(
-        business_rhythm(out["interval_days"], settings.default_interval_days))
-    signs = _signs(out, rhythm)
-    out["warning_score"] = churn.churn_risk(*signs, settings=settings)
-    out["main_reason"] = churn.main_reason(*signs, settings=settings)
     out["churn_risk"] = result.probability.to_numpy()
     out["risk_band"] = np.where(out["churn_risk"].notna(),
                                 churn.risk_band(out["churn_risk"].fillna(0).to_numpy(), settings),
                                 None)
     out["lifecycle_stage"] = churn.stage_from_risk(
-        out["completed"], out["days_since"], rhythm, out["churn_risk"], out["upcoming"] > 0,
-        settings)
+        out["completed"], out["days_since"], out["rhythm"], out["churn_risk"],
+        out["upcoming"] > 0, settings)
     return out, result
 
 

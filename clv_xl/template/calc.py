@@ -98,6 +98,8 @@ COUNTS: tuple[Count, ...] = (
     Count("rescheduled", "Rescheduled", SESSIONS, f'({_SS}="Rescheduled")*{_PAST}'),
     Count("upcoming", "Booked ahead", SESSIONS,
           f'({_SS}="Booked")*ISNUMBER({_SD})*({_SD}>=AsOfDate)'),
+    Count("booked_in_horizon", "Booked in horizon", SESSIONS,
+          f'({_SS}="Booked")*ISNUMBER({_SD})*({_SD}>=AsOfDate)*({_SD}<=AsOfDate+HorizonDays)'),
     Count("recent_bookings", "Recent bookings", SESSIONS, _RECENT),
     Count("recent_cancelled", "Recent cancelled", SESSIONS,
           f'{_RECENT}*(({_SS}="Cancelled")+({_SS}="Rescheduled"))'),

@@ -151,22 +151,29 @@ _DECLARED: tuple[Computed, ...] = (
              "Total life value: own revenue plus the revenue of the clients they referred.",
              width=12),
     Computed("churn_risk", "Churn risk",
-             "+".join(_PARTS), _N,
-             "0 to 1: the weighted warning signs (overdue, cancellations, fewer replies)."),
+             'IF({hist_days}="","",{hist_days}^2/({hist_days}^2+ChurnCenter^2)'
+             '*IF({booked_in_horizon}>0,FailShare,1))', styles.PERCENT_FORMAT,
+             "The chance of no completed session within the churn horizon: days since on a "
+             "curve scaled to the business's lapsed share (less when a session is booked).",
+             width=10),
     Computed("risk_band", "Risk band",
-             f'IF({{churn_risk}}>={name("band_high")},"{RISK_BANDS[2]}",'
-             f'IF({{churn_risk}}>={name("band_medium")},"{RISK_BANDS[1]}","{RISK_BANDS[0]}"))',
-             "General", "Low, Medium or High, by the thresholds in Settings."),
+             f'IF({{churn_risk}}="","",IF({{churn_risk}}>={name("band_high")},"{RISK_BANDS[2]}",'
+             f'IF({{churn_risk}}>={name("band_medium")},"{RISK_BANDS[1]}","{RISK_BANDS[0]}")))',
+             "General", "Low, Medium or High churn risk, by the thresholds in Settings."),
+    Computed("warning_score", "Warning-sign score", "+".join(_PARTS), _N,
+             "0 to 1: the weighted warning signs (overdue, cancellations, fewer replies); "
+             "the Main reason comes from it.", width=12),
     Computed("main_reason", "Main reason",
-             f'IF({{churn_risk}}>0,IF(AND({_PARTS[0]}>={_PARTS[1]},{_PARTS[0]}>={_PARTS[2]}),'
+             f'IF({{warning_score}}>0,IF(AND({_PARTS[0]}>={_PARTS[1]},{_PARTS[0]}>={_PARTS[2]}),'
              f'"{REASONS[0]}",IF({_PARTS[1]}>={_PARTS[2]},"{REASONS[1]}","{REASONS[2]}")),'
              f'"{NO_REASON}")',
-             "General", "The warning sign that adds most to the churn risk.", width=16),
+             "General", "The warning sign that adds most to the warning-sign score.", width=16),
     Computed("lifecycle_stage", "Stage",
-             f'IF({{completed}}<1,"Prospect",IF(AND({{gap_ratio}}>={name("lapsed_after")},'
-             f'{{upcoming}}=0),"Lapsed",IF({{churn_risk}}>={name("band_high")},"At risk",'
-             f'IF({{completed}}=1,"New","Retained"))))',
-             "General", "Prospect, New, Retained, At risk or Lapsed."),
+             f'IF({{completed}}<1,"Prospect",IF({{risk_band}}="{RISK_BANDS[2]}",'
+             f'IF(AND({{gap_ratio}}>={name("lapsed_after")},{{upcoming}}=0),"Lapsed","At risk"),'
+             f'IF({{completed}}=1,"New","Retained")))',
+             "General", "Prospect, New, Retained, At risk (High churn risk) or Lapsed (High "
+             "churn risk, no session for 'Lapsed after' rhythms and none booked)."),
     # --- helpers -----------------------------------------------------------------------
     Computed("first_session", "First session",
              f'IF({{completed}}>0,{_literal(calc.client_session_date("first"))},"")', _D,
@@ -183,8 +190,9 @@ _DECLARED: tuple[Computed, ...] = (
              "The client's usual days between sessions (needs two on different days).",
              helper=True),
     Computed("rhythm", "Rhythm days",
-             f'IF({{interval_days}}="",{name("default_interval_days")},{{interval_days}})', _N,
-             "The usual interval, or the default in Settings.", helper=True),
+             'IF({interval_days}="",BusinessRhythm,{interval_days})', _N,
+             "The usual interval, or the business's (Settings: Business rhythm) with fewer "
+             "than two sessions.", helper=True),
     Computed("gap_ratio", "Gap in rhythms", 'IF({days_since}="","",{days_since}/{rhythm})', _N,
              "Days since, in usual intervals.", helper=True),
     Computed("acquisition_cost_used", "Cost used",
@@ -218,6 +226,20 @@ _DECLARED: tuple[Computed, ...] = (
              '-{recent_replied}/{recent_out}))', _N,
              "Warning sign: how far the reply rate fell (earlier 100% when no earlier messages).",
              helper=True),
+    Computed("age_days", "Age days", 'IF({completed}>0,AsOfDate-{first_session},"")', _C,
+             "Days from the first completed session to the as-of date.", helper=True),
+    Computed("hist_days", "Hist days", 'IF({completed}>0,{days_since},"")', _C,
+             "Days since, for clients with a completed session (the churn curve's input).",
+             helper=True),
+    Computed("curve_guess", "Curve first guess",
+             'IF({hist_days}="","",{hist_days}^2/({hist_days}^2+CenterGuess^2))', _N,
+             "The churn curve at the first guess of its centre.", helper=True),
+    Computed("curve_step1", "Curve step 1",
+             'IF({hist_days}="","",{hist_days}^2/({hist_days}^2+CenterStep1^2))', _N,
+             "The churn curve after one correction of its centre.", helper=True),
+    _count("booked_in_horizon", "Booked in horizon",
+           "Booked sessions dated from the as-of date to the end of the churn horizon.",
+           helper=True),
 )
 
 COMPUTED: tuple[Computed, ...] = tuple(
@@ -246,3 +268,50 @@ def client_formula(column: Computed) -> str:
     body = column.template.format_map(_Refs())
     client_id = this_row(CLIENTS.table, CLIENTS.column("client_id").header)
     return f'IF({client_id}="","",{body})'
+
+
+def _col(key: str) -> str:
+    """A whole Clients column, e.g. ``Clients[Hist days]``."""
+    return f"{CLIENTS.table}[{_header_of(key)}]"
+
+
+_HIST, _AGE = _col("hist_days"), _col("age_days")
+_CHURN_INPUTS = (
+    ("horizon_days", "Churn horizon (days)", "HorizonDays",
+     f"{name('churn_horizon_months')}*365.25/12", _N, "The churn horizon in days."),
+    ("first_day", "First completed session", "FirstDay",
+     f"MIN({_col('first_session')})", styles.DATE_FORMAT,
+     "The first completed session of any client (0 when none)."),
+    ("window_days", "Lapsed window (days)", "WindowDays",
+     "MIN(HorizonDays,(AsOfDate-FirstDay)/2)", _N,
+     "The churn horizon, or half the history when that is shorter."),
+    ("business_rhythm", "Business rhythm (days)", "BusinessRhythm",
+     f"IF(COUNT({_col('interval_days')})=0,{name('default_interval_days')},"
+     f"MEDIAN({_col('interval_days')}))", _N,
+     "The median usual interval of the clients; the rhythm of clients with fewer than two "
+     "sessions (the default in Settings when no client has two)."),
+    ("old_clients", "Clients seen a window ago", "OldClients",
+     f'COUNTIF({_AGE},">="&WindowDays)', styles.COUNT_FORMAT,
+     "Clients whose first completed session is a lapsed window ago or more."),
+    ("lapsed_share", "Lapsed share", "LapsedShare",
+     f'IF(OldClients<10,0.5,MIN(0.99,MAX(0.01,COUNTIFS({_AGE},">="&WindowDays,{_HIST},'
+     f'">="&WindowDays)/OldClients)))', styles.PERCENT_FORMAT,
+     "Of those clients, the share with no session in the window (50% with fewer than 10): "
+     "the mean churn risk the curve aims at."),
+    ("center_guess", "Churn curve centre, first guess (days)", "CenterGuess",
+     f"IF(COUNT({_HIST})=0,1,MAX(1,PERCENTILE({_HIST},1-LapsedShare)))", _N,
+     "The days since that the lapsed share of clients exceed."),
+    ("center_step1", "Churn curve centre, step 1 (days)", "CenterStep1",
+     f"IF(COUNT({_HIST})=0,1,CenterGuess*(AVERAGE({_col('curve_guess')})/LapsedShare)^0.5)", _N,
+     "The centre corrected so the mean churn risk moves toward the lapsed share."),
+    ("churn_center", "Churn curve centre (days)", "ChurnCenter",
+     f"IF(COUNT({_HIST})=0,1,CenterStep1*(AVERAGE({_col('curve_step1')})/LapsedShare)^0.5)", _N,
+     "The days since at which the churn risk is 50% (second correction)."),
+    ("fail_share", "Bookings that fall through", "FailShare",
+     f"MAX(0.05,SUM({_col('cancelled')})/MAX(1,SUM({_col('completed')})"
+     f"+SUM({_col('cancelled')})))", styles.PERCENT_FORMAT,
+     "Cancelled over completed and cancelled sessions (at least 5%): the churn risk of a "
+     "client with a session booked within the horizon is multiplied by it."),
+)
+#: The scalars of the native churn risk (docs/template.md), each computed once.
+DERIVED = DERIVED + tuple(Derived(*row) for row in _CHURN_INPUTS)
