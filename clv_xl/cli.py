@@ -137,6 +137,14 @@ def _parser() -> argparse.ArgumentParser:
     _export_options(importer)
     importer.set_defaults(run=run_import)
 
+    grow = commands.add_parser(
+        "grow", help="make a book's own formulas count every filled row (tables stretched, "
+        "room for more clients and sessions)")
+    grow.add_argument("book", type=Path, help="BOOK.xlsx or BOOK.xlsm")
+    grow.add_argument("--out", type=Path, help="write the result to this file and leave "
+                      "the book untouched (default: replace the book, keeping BOOK.bak)")
+    grow.set_defaults(run=run_grow)
+
     recompute = commands.add_parser(
         "recompute", help="fill the Forecast and Issues sheets of a book (headless)")
     recompute.add_argument("book", type=Path, help="BOOK.xlsx or BOOK.xlsm")
@@ -341,6 +349,8 @@ def run_import(args) -> int:
           + (f"; {_count(result.sessions_already, 'session')} already in the book"
              if result.sessions_already else "")
           + (f"; {_count(errors, 'row')} left out (see above)" if errors else ""))
+    if result.growth is not None:
+        print(f"Made room for them: {result.growth.describe()}")
     if result.written is not None:
         print(f"Wrote {result.written}" + (f" (previous version kept as {result.backup})"
                                           if result.backup else ""))
@@ -348,6 +358,21 @@ def run_import(args) -> int:
               "forecast.")
     else:
         print(f"Nothing new: {args.into} is unchanged.")
+    return 0
+
+
+def run_grow(args) -> int:
+    from .batch.file_book import check_writable
+    from .batch.room import grow_book
+
+    check_writable(args.out if args.out is not None else args.book)
+    plan, written, backup = grow_book(args.book, args.out)
+    if written is None:
+        print(f"Nothing to do: the formulas of {args.book} already count every filled row.")
+        return 0
+    print("Tables stretched over every filled row"
+          + (f"; {plan.describe()}" if plan is not None else ""))
+    print(f"Wrote {written}" + (f" (previous version kept as {backup})" if backup else ""))
     return 0
 
 

@@ -43,7 +43,7 @@ try:
 except ImportError:
     HAS_LXML = False
 MODES = {"lxml": "True", "stdlib": "False"}
-BOOKS = ("template.xlsx", "template.xlsm", "demo.xlsx", "demo.xlsm", "hostile.xlsx",
+BOOKS = ("template.xlsx", "template.xlsm", "demo.xlsx", "demo.xlsm", "hostile.xlsx", "imported.xlsm",
          "recomputed-demo.xlsx", "recomputed-demo.xlsm", "recomputed-hostile.xlsx")
 COMMITTED = ("clv_template.xlsx", "clv_template.xlsm", "clv_demo.xlsx")
 #: Parts no ECMA-376 schema covers, by kind: legacy VML (comments, button shapes) and the

@@ -43,10 +43,6 @@ def _export(path: Path, clients: int = 230, seed: int = 7) -> dict[str, tuple[in
     return truth
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known regression since the Calc sheet (issue 13): its per-client arrays cover the Clients "
-    "rows the book was built with, so clients that clv-xl import appends beyond them show "
-    "#VALUE! in the book's own formulas (Recompute still computes them); open, see the note"))
 def test_imported_rows_are_counted_by_the_books_own_formulas(tmp_path, capsys):
     require_soffice()
     book = tmp_path / "book.xlsx"

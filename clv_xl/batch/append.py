@@ -33,12 +33,16 @@ _TABLE_REF = re.compile(r'(\bref=")([A-Z]+)(\d+):([A-Z]+)(\d+)(")')
 
 
 def append_rows(path: Path, additions: dict[str, tuple[dict[str, int], int, list[dict]]],
-                out: Path | None = None):
+                out: Path | None = None, room=None):
     """Write ``path`` (or ``out``) with rows added to sheets. ``additions``: sheet name ->
-    ({header: column number}, the first free sheet row, rows as {header: value}).
+    ({header: column number}, the first free sheet row, rows as {header: value}; an empty
+    row gets only the table's computed columns). ``room``: a function of the open zip that
+    returns more members to replace (:func:`.room.calc_members`), written in the same pass.
     Returns (written, backup) as :func:`~.file_book.write_outputs` does."""
-    members: dict[str, bytes] = {}
+    members: dict[str, bytes | None] = {}
     with zipfile.ZipFile(path) as archive:
+        if room is not None:
+            members.update(room(archive))
         parts = sheet_parts(archive)
         styles = _Styles(archive.read("xl/styles.xml") if "xl/styles.xml" in
                          archive.namelist() else b"")

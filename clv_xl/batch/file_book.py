@@ -177,7 +177,7 @@ def backup_path(path: Path) -> Path:
 # --- writing ---------------------------------------------------------------------------------
 
 def write_outputs(source: Path, grids: dict[str, list[list]], out: Path | None = None,
-                  members: dict[str, bytes] | None = None):
+                  members: dict[str, bytes | None] | None = None):
     """Write ``source`` with the given sheets' rows replaced (and the zip ``members`` given
     replaced by those bytes), atomically, to ``out`` (default: over ``source``, keeping the
     previous version as BOOK.bak.xlsx). Returns (written, backup).
@@ -291,7 +291,8 @@ def _folder(path: Path) -> str:
 def patch_book(source: Path, handle, grids: dict[str, list[list]],
                members: dict[str, bytes] | None = None) -> None:
     """Write to ``handle`` a copy of the zip ``source`` whose sheets named in ``grids`` hold
-    those rows and whose ``members`` are replaced; every other member is copied as stored."""
+    those rows and whose ``members`` are replaced (or dropped, when given as None); every other
+    member is copied as stored."""
     members = members or {}
     import zipfile
 
@@ -308,7 +309,8 @@ def patch_book(source: Path, handle, grids: dict[str, list[list]],
         writer = _ZipWriter(handle)
         for info in archive.infolist():
             if info.filename in members:
-                writer.add(info, members[info.filename])
+                if members[info.filename] is not None:  # None: the member is dropped
+                    writer.add(info, members[info.filename])
             elif info.filename in replaced:
                 sheet = replaced[info.filename]
                 xml = archive.read(info).decode("utf-8")

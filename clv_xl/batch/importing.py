@@ -6,7 +6,8 @@ client, package, amount and status, counted as many times as it is there) is not
 so importing the same file twice adds nothing the second time. A client id already in the
 book in another case or spacing takes the book's spelling. New clients are appended to
 Clients (id, name, first contact = first session in the export), new sessions to Sessions;
-no existing row or cell is changed (:mod:`.append`).
+no existing row or cell is changed (:mod:`.append`). When the rows go beyond the blocks the
+book's own formulas read, the book is given room for them (:mod:`.room`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..book.validate import SchemaError, validate_sheet, with_keys
 from ..engine.units import fold
 from .append import append_rows
 from .file_book import check_writable
+from .room import Growth, growth
 
 
 @dataclass
@@ -35,6 +37,7 @@ class ImportResult:
     sessions_already: int = 0
     written: Path | None = None
     backup: Path | None = None
+    growth: Growth | None = None
 
 
 def import_export(export_path, book_path, mapping=None, dayfirst=None, out=None) -> ImportResult:
@@ -76,9 +79,22 @@ def import_export(export_path, book_path, mapping=None, dayfirst=None, out=None)
     sessions = [{"Date": r.date, "Client ID": r.client_id, "Package": r.package,
                  "Amount": float(r.amount), "Status": r.status} for r in adding]
     result.clients_added, result.sessions_added = len(clients), len(sessions)
+    if clients or sessions:
+        result.growth = growth(book_path, clients_at[1] - 2 + len(clients),
+                               sessions_at[1] - 2 + len(sessions))
+    room = None
+    if result.growth is not None:
+        clients += [{}] * result.growth.blank_client_rows(clients_at[1], len(clients))
+        room = result.growth.members
     result.written, result.backup = append_rows(book_path, {
-        CLIENTS.name: (*clients_at, clients), SESSIONS.name: (*sessions_at, sessions)}, out)
+        CLIENTS.name: (*clients_at, clients), SESSIONS.name: (*sessions_at, sessions)}, out,
+        room=room)
     return result
+
+
+def first_free_row(reader, sheet) -> tuple[dict[str, int], int]:
+    """({header: column number}, the first row below the last filled one) of a sheet."""
+    return _sheet(reader, sheet)[0]
 
 
 def _sheet(reader, sheet) -> tuple[tuple[dict[str, int], int], list[list]]:

@@ -78,12 +78,12 @@ DERIVED: tuple[Derived, ...] = (
             f'IF({_W_SUM}<=0,"At least one weight must be above 0","OK")))', "General",
             "OK, or what to fix: the engine refuses the same settings."),
     Derived("data_check", "Data check", "DataCheck",
-            'IF(COUNTA(ClientsBeyond)>0,"Clients has rows below its table: unprotect Clients '
-            'and drag the table corner over them",'
+            'IF(OR(COUNTA(ClientsBeyond)>0,ROWS(Clients[Client ID])>ROWS(ClientRows)),'
+            '"Clients has rows the formulas do not read: run clv-xl grow on this book",'
             + "".join(f'IF(COUNTA({sheet}Beyond)>0,"{sheet} has rows beyond row "&'
-                      f'(ROWS({slot})+1)&", which the formulas do not read (clv-xl recompute '
-                      f'reads every row)",' for sheet, slot in (("Sessions", "SessionSlot"),
-                                                                ("Contacts", "ContactSlot")))
+                      f'(ROWS({slot})+1)&", which the formulas do not read: run clv-xl grow '
+                      f'on this book",' for sheet, slot in (("Sessions", "SessionSlot"),
+                                                           ("Contacts", "ContactSlot")))
             + f'IF(COUNTIF(SessionsAmount,">{calc.MAX_AMOUNT}"),"An amount in Sessions is '
             f'above {calc.MAX_AMOUNT:,.2f}, too large for the book\'s sums","OK"))))', "General",
             "OK, or rows the formulas cannot count as they are (see docs/template.md)."),

@@ -1,7 +1,8 @@
 """Every kind of book the project writes, for the Excel conformance suite.
 
 ``python -m tests.helpers.books OUT`` writes into OUT: the template (.xlsx and .xlsm), the demo
-book (.xlsx and .xlsm), a demo book whose rows hold hostile text, and each of the three filled
+book (.xlsx and .xlsm), a demo book whose rows hold hostile text, the .xlsm template after
+an import that makes it grow, and each of the three filled
 books recomputed by ``clv-xl recompute``; it prints ``{"lxml": ..., "books": {...}}`` as JSON.
 It runs in a subprocess so that ``OPENPYXL_LXML`` (read once, when openpyxl is imported)
 decides how openpyxl writes: with lxml (``True``, openpyxl's default where lxml is installed,
@@ -37,6 +38,21 @@ def hostile_data(data):
     return type(data)(**{**vars(data), "clients": clients, "sessions": sessions})
 
 
+def _imported(template: Path, out: Path) -> Path:
+    """The .xlsm template after ``clv-xl import`` of more clients than it has rows for, so the
+    import grows its tables and rebuilds its Calc sheet."""
+    from clv_xl.cli import main as clv_xl
+
+    export = out / "export.csv"
+    export.write_text("Date,Customer,Total,Status\n" + "".join(
+        f"2025-{1 + i % 12:02d}-{1 + i % 28:02d},C{i % 260:03d},{20 + i % 90}.50,Completed\n"
+        for i in range(700)), encoding="utf-8")
+    book = out / "imported.xlsm"
+    if clv_xl(["import", str(export), "--into", str(template), "--out", str(book)]) != 0:
+        raise SystemExit("import into the template failed")
+    return book
+
+
 def build_all(out: Path) -> dict[str, str]:
     from clv_xl.cli import main as clv_xl
     from clv_xl.demo import demo_data
@@ -50,6 +66,7 @@ def build_all(out: Path) -> dict[str, str]:
     books["demo.xlsx"] = build_template(out / "demo.xlsx", data)
     books["demo.xlsm"] = build_macro_template(books["demo.xlsx"], out / "demo.xlsm")
     books["hostile.xlsx"] = build_template(out / "hostile.xlsx", hostile_data(data))
+    books["imported.xlsm"] = _imported(books["template.xlsm"], out)
     for name in ("demo.xlsx", "demo.xlsm", "hostile.xlsx"):
         target = out / f"recomputed-{name}"
         code = clv_xl(["recompute", str(books[name]), "--out", str(target)])
