@@ -337,5 +337,5 @@ def test_a_client_below_the_clients_table_is_flagged(tmp_path):
     wb.save(path)
     values = load_workbook(recalculate(path, tmp_path / "out"), data_only=True)
     check = values["Settings"][f"B{settings_rows()['data_check']}"].value
-    assert check.startswith("Clients has rows below its table")
+    assert check.startswith("Clients has rows the formulas do not read: run clv-xl grow")
     assert values["Dashboard"]["D3"].value == check
