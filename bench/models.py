@@ -1,4 +1,5 @@
-"""Benchmark the BG/NBD, MBG/NBD and Gamma-Gamma fits, side by side with lifetimes.
+"""Benchmark the BG/NBD, MBG/NBD, Pareto/NBD, BG/BB and Gamma-Gamma fits, side by side with
+lifetimes.
 
     python bench/models.py [--skip-lifetimes] [--clients 1000000]
                            [--only fits|compress|heavy]
@@ -28,6 +29,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clv_xl.engine.models import BetaGeo, GammaGamma, ModifiedBetaGeo, compress  # noqa: E402
+from clv_xl.engine.models.bgbb import BetaGeoBetaBinom  # noqa: E402
+from clv_xl.engine.models.pareto_nbd import ParetoNBD  # noqa: E402
 from clv_xl.engine.models import _data  # noqa: E402
 
 LIFETIMES_VENV = Path(tempfile.gettempdir()) / "clv-xl-bench-lifetimes"
@@ -37,8 +40,10 @@ LIFETIMES_SCRIPT = """
 import json, sys, time
 import numpy as np
 import pandas as pd
-from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter
-FITTERS = {"BetaGeoFitter": BetaGeoFitter, "ModifiedBetaGeoFitter": ModifiedBetaGeoFitter}
+from lifetimes import (BetaGeoBetaBinomFitter, BetaGeoFitter, ModifiedBetaGeoFitter,
+                       ParetoNBDFitter)
+FITTERS = {"BetaGeoFitter": BetaGeoFitter, "ModifiedBetaGeoFitter": ModifiedBetaGeoFitter,
+           "ParetoNBDFitter": ParetoNBDFitter}
 job = json.loads(open(sys.argv[1]).read())
 out = {}
 data = pd.read_csv(job["csv"]) if job["fitters"] else None
@@ -58,6 +63,16 @@ for name in job["fitters"]:
                               fitter.conditional_expected_number_of_purchases_up_to_time(
                                   job["t"], x, t_x, T)]
     out[name] = result
+if "bgbb" in job:  # BG/BB on (frequency, recency, periods, weights)
+    rows = pd.read_csv(job["bgbb"])
+    times = []
+    for _ in range(job["repeats"]):
+        start = time.perf_counter()
+        fitter = BetaGeoBetaBinomFitter().fit(rows["frequency"], rows["recency"],
+                                              rows["periods"], weights=rows["weights"])
+        times.append(time.perf_counter() - start)
+    out["BetaGeoBetaBinomFitter"] = {
+        "seconds": times, "params": {k: float(v) for k, v in fitter.params_.items()}}
 if "timing" in job:  # predictions only, at given parameters, timed here
     spec = job["timing"]
     rows = pd.read_csv(spec["csv"])
@@ -110,7 +125,8 @@ def lifetimes_python() -> Path | None:
 
 
 def run_lifetimes(summary_csv: Path | None, repeats: int, fitters=("BetaGeoFitter",),
-                  predict: dict | None = None, timing: dict | None = None) -> dict | None:
+                  predict: dict | None = None, timing: dict | None = None,
+                  bgbb: Path | None = None) -> dict | None:
     python = lifetimes_python()
     if python is None:
         return None
@@ -119,6 +135,8 @@ def run_lifetimes(summary_csv: Path | None, repeats: int, fitters=("BetaGeoFitte
             "predict": predict or {}, "t": HORIZON}
     if timing:
         task["timing"] = timing
+    if bgbb:
+        task["bgbb"] = str(bgbb)
     job.write_text(json.dumps(task))
     done = subprocess.run([str(python), "-c", LIFETIMES_SCRIPT, str(job)],
                           capture_output=True, text=True)
@@ -134,9 +152,17 @@ def show(label: str, seconds: float, params: dict, loglik: float, steps=None) ->
     print(f"{label:<40} {seconds:9.4f} s   LL={loglik:12.3f}   {shown}{steps}")
 
 
-def worst_relative_error(ours, theirs) -> float:
+def worst_relative_error(ours, theirs) -> str:
+    """The worst relative difference where both are finite, and how many of theirs are not
+    (lifetimes' Pareto/NBD gives NaN where recency = T on recent scipy)."""
     ours, theirs = np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)
-    return float(np.max(np.abs(ours - theirs) / np.maximum(np.abs(theirs), 1e-300)))
+    both = np.isfinite(ours) & np.isfinite(theirs)
+    worst = float(np.max(np.abs(ours[both] - theirs[both]) / np.maximum(np.abs(theirs[both]),
+                                                                         1e-300)))
+    missing = int((~np.isfinite(theirs)).sum())
+    ours_missing = int((~np.isfinite(ours)).sum())
+    return f"{worst:.1e}" + (f" (lifetimes non-finite for {missing})" if missing else "") + \
+        (f" (ours non-finite for {ours_missing})" if ours_missing else "")
 
 
 def main() -> None:
@@ -176,11 +202,23 @@ def fits_bench(args) -> None:
     mbg_s, mbg = best_of(lambda: ModifiedBetaGeo().fit(x, t_x, T), 20)
     show("clv_xl ModifiedBetaGeo.fit", mbg_s, mbg.params_, mbg.loglik_, mbg.n_iter_)
 
+    pnbd_s, pnbd = best_of(lambda: ParetoNBD().fit(x, t_x, T), 5)
+    show("clv_xl ParetoNBD.fit", pnbd_s, pnbd.params_, pnbd.loglik_, pnbd.n_iter_)
+
+    donations = pd.read_csv(folder / "donations.csv")
+    bgbb_s, bgbb = best_of(lambda: BetaGeoBetaBinom().fit(
+        donations["frequency"], donations["recency"], donations["periods"],
+        donations["weights"]), 20)
+    show(f"clv_xl BetaGeoBetaBinom.fit (donations, {bgbb.n_clients_})", bgbb_s, bgbb.params_,
+         bgbb.loglik_, bgbb.n_iter_)
+
     if not args.skip_lifetimes:
         ours_by_fitter = {"BetaGeoFitter": (ours, ours_s, BetaGeo),
-                          "ModifiedBetaGeoFitter": (mbg, mbg_s, ModifiedBetaGeo)}
+                          "ModifiedBetaGeoFitter": (mbg, mbg_s, ModifiedBetaGeo),
+                          "ParetoNBDFitter": (pnbd, pnbd_s, ParetoNBD)}
         theirs = run_lifetimes(summary_csv, repeats=3, fitters=list(ours_by_fitter),
-                               predict={k: v[0].params_ for k, v in ours_by_fitter.items()})
+                               predict={k: v[0].params_ for k, v in ours_by_fitter.items()},
+                               bgbb=folder / "donations.csv")
         for name, (model, seconds, cls) in ours_by_fitter.items():
             if theirs is None:
                 break
@@ -194,7 +232,17 @@ def fits_bench(args) -> None:
             expected = worst_relative_error(
                 model.conditional_expected_purchases(HORIZON, x, t_x, T), result["expected"])
             print(f"  same parameters, all {len(x)} clients, worst relative error vs lifetimes: "
-                  f"P(alive) {alive:.1e}, E[Y({HORIZON:g} weeks)] {expected:.1e}")
+                  f"P(alive) {alive}, E[Y({HORIZON:g} weeks)] {expected}")
+        if theirs is not None:
+            result = theirs["BetaGeoBetaBinomFitter"]
+            their_s = statistics.median(result["seconds"])
+            their_ll = float(np.dot(donations["weights"], BetaGeoBetaBinom(
+                params=result["params"]).loglik(donations["frequency"], donations["recency"],
+                                                donations["periods"])))
+            show("lifetimes 0.11.3 BetaGeoBetaBinomFitter.fit", their_s, result["params"],
+                 their_ll)
+            print(f"  speed-up on the donations: {their_s / bgbb_s:.1f}x; "
+                  f"LL difference (ours - lifetimes): {bgbb.loglik_ - their_ll:+.4f}")
 
     truth = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
     rng = np.random.default_rng(2024)

@@ -67,10 +67,13 @@ class BetaGeoBetaBinom(FittedModel):
             raise ModelFitError(f"too little data to fit BG/BB: {total:g} clients, "
                                 f"{counts[rows[:, 0] > 0].sum():g} who bought again")
 
-        def negative(theta):
-            return -float(counts @ _loglik(*theta, rows[:, 0], rows[:, 1], rows[:, 2]))
+        def negative_many(thetas):
+            return -(_loglik_many(thetas, rows[:, 0], rows[:, 1], rows[:, 2]) @ counts)
 
-        result = fit_log_params(numeric_derivatives(negative), [1.0, 1.0, 1.0, 1.0],
+        def negative(theta):
+            return float(negative_many(np.asarray(theta, dtype=float)[None, :])[0])
+
+        result = fit_log_params(numeric_derivatives(negative, negative_many), [1.0, 1.0, 1.0, 1.0],
                                 PARAM_NAMES, self.MODEL, total)
         self.params_ = dict(zip(PARAM_NAMES, map(float, result.params)))
         self.se_ = dict(zip(PARAM_NAMES, map(float, result.se)))
@@ -135,14 +138,24 @@ def _checked_data(frequency, recency, n):
 
 
 def _loglik(alpha, beta, gamma, delta, x, t_x, n):
-    """log L, FHS (2010) eq. 5, as log-sum-exp over its n - t_x + 1 terms."""
+    """log L, FHS (2010) eq. 5, per client (see :func:`_loglik_many`)."""
     x, t_x, n = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(x, t_x, n))
+    theta = np.array([[alpha, beta, gamma, delta]], dtype=float)
+    return _loglik_many(theta, x.ravel(), t_x.ravel(), n.ravel())[0].reshape(x.shape)
+
+
+def _loglik_many(theta, x, t_x, n):
+    """log L, FHS (2010) eq. 5, as log-sum-exp over its n - t_x + 1 terms, for each parameter
+    row of ``theta`` (m, 4) and each client of the 1-d ``x``, ``t_x``, ``n``: an (m, clients)
+    array."""
+    alpha, beta, gamma, delta = (theta[:, j, None, None] for j in range(4))
+    x, t_x, n = (np.asarray(v, dtype=float)[None, :, None] for v in (x, t_x, n))
     base = special.betaln(alpha, beta) + special.betaln(gamma, delta)
     survived = special.betaln(alpha + x, beta + n - x) + special.betaln(gamma, delta + n)
     width = int(np.max(n - t_x)) if x.size else 0
     i = np.arange(width)
-    died = (special.betaln(alpha + x[..., None], beta + t_x[..., None] - x[..., None] + i)
-            + special.betaln(gamma + 1, delta + t_x[..., None] + i))
-    died = np.where(i < (n - t_x)[..., None], died, -np.inf)
-    terms = np.concatenate([survived[..., None], died], axis=-1)
-    return special.logsumexp(terms, axis=-1) - base
+    died = (special.betaln(alpha + x, beta + t_x - x + i)
+            + special.betaln(gamma + 1, delta + t_x + i))
+    died = np.where(i < n - t_x, died, -np.inf)
+    terms = np.concatenate([np.broadcast_to(survived, died.shape[:2] + (1,)), died], axis=-1)
+    return (special.logsumexp(terms, axis=-1) - base[..., 0])
