@@ -6,7 +6,9 @@ import pytest
 
 from clv_xl.engine import churn
 from clv_xl.engine.history import summarize, summarize_contacts
+from clv_xl.book.schema import SESSIONS as SESSIONS_SHEET
 from clv_xl.book.settings import Settings, SettingsError
+from clv_xl.book.validate import validate_sheet
 
 AS_OF = "2025-12-31"
 
@@ -55,6 +57,15 @@ def test_summarize_by_hand():
 
     d = s.loc["D"]
     assert d["completed"] == 0 and d["revenue"] == 0
+
+
+def test_a_row_of_another_status_is_no_session_in_any_door():
+    odd = log([("A", "2025-06-01", 0.0, "No-show"), ("A", "2025-07-01", 10.0, "Pending")])
+    with_odd = summarize(pd.concat([SESSIONS, odd], ignore_index=True), AS_OF, recent_days=365)
+    pd.testing.assert_frame_equal(with_odd, summarize(SESSIONS, AS_OF, recent_days=365))
+    sheet = odd.assign(package=None)
+    good, problems = validate_sheet(SESSIONS_SHEET, sheet, first_row=2)
+    assert good.empty and {p.column for p in problems} == {"Status"}
 
 
 def test_summarize_contacts_by_hand():

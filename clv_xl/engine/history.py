@@ -16,6 +16,9 @@ SESSION_SUMMARY_COLUMNS = (
     "frequency", "recency", "T",
 )
 CONTACT_SUMMARY_COLUMNS = ("recent_out", "recent_replied", "earlier_out", "earlier_replied")
+#: The statuses of a session. A row with another status is no session: the book's validator
+#: lists it as an error and leaves it out, and the engine ignores it, so every door agrees.
+STATUSES = ("Completed", "Cancelled", "Rescheduled", "Booked")
 
 
 def summarize(sessions: pd.DataFrame, as_of, recent_days: float = 365.0) -> pd.DataFrame:
@@ -26,8 +29,9 @@ def summarize(sessions: pd.DataFrame, as_of, recent_days: float = 365.0) -> pd.D
     - revenue: sum of Completed amounts; avg_order_value: revenue / completed (seed 004);
     - interval_days: the client's usual rhythm, (last - first) / (completed - 1), left blank
       (NaN) with fewer than two Completed sessions or all of them on one day (seed 001);
-    - recent_bookings, recent_cancelled: bookings of any status in the recent window, and how
-      many of them were Cancelled or Rescheduled (seed 001 warning sign);
+    - recent_bookings, recent_cancelled: bookings of any of the four statuses (:data:`STATUSES`;
+      rows with another status are ignored) in the recent window, and how many of them were
+      Cancelled or Rescheduled (seed 001 warning sign);
     - frequency, recency, T: the BTYD triple in days (Fader, Hardie & Lee 2005, sec. 2):
       repeat purchases counted as distinct days after the first, last - first, as_of - first.
     """
@@ -37,7 +41,7 @@ def summarize(sessions: pd.DataFrame, as_of, recent_days: float = 365.0) -> pd.D
     status = sessions["status"]
     past = date <= as_of
     done = past & (status == "Completed")
-    recent = past & (date > as_of - pd.Timedelta(days=recent_days))
+    recent = past & (date > as_of - pd.Timedelta(days=recent_days)) & status.isin(STATUSES)
     flags = pd.DataFrame({
         "completed": done,
         "cancelled": past & (status == "Cancelled"),

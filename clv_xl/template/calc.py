@@ -33,6 +33,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.formula import ArrayFormula
 
 from ..book.schema import CLIENTS, CONTACTS, SESSIONS
+from ..engine.history import STATUSES
 
 SHEET = "Calc"
 #: Amounts are summed in cents up to 2^REVENUE_BITS - 1 cents per session.
@@ -90,6 +91,8 @@ _CD, _CDIR = input_name(CONTACTS, "date"), input_name(CONTACTS, "direction")
 _CREP = input_name(CONTACTS, "replied")
 _PAST = f"ISNUMBER({_SD})*({_SD}<=AsOfDate)"
 _RECENT = f"{_PAST}*({_SD}>WindowStart)"
+#: A row whose status is none of the four is no session (the validator leaves it out).
+_SESSION = "+".join(f'({_SS}="{status}")' for status in STATUSES)
 _OUT = f'({_CDIR}="Out")*ISNUMBER({_CD})*({_CD}<=AsOfDate)'
 
 COUNTS: tuple[Count, ...] = (
@@ -100,7 +103,7 @@ COUNTS: tuple[Count, ...] = (
           f'({_SS}="Booked")*ISNUMBER({_SD})*({_SD}>=AsOfDate)'),
     Count("booked_in_horizon", "Booked in horizon", SESSIONS,
           f'({_SS}="Booked")*ISNUMBER({_SD})*({_SD}>=AsOfDate)*({_SD}<=AsOfDate+HorizonDays)'),
-    Count("recent_bookings", "Recent bookings", SESSIONS, _RECENT),
+    Count("recent_bookings", "Recent bookings", SESSIONS, f"{_RECENT}*({_SESSION})"),
     Count("recent_cancelled", "Recent cancelled", SESSIONS,
           f'{_RECENT}*(({_SS}="Cancelled")+({_SS}="Rescheduled"))'),
     Count("recent_out", "Recent out", CONTACTS, f"{_OUT}*({_CD}>WindowStart)"),
