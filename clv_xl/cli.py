@@ -365,6 +365,8 @@ def run_grow(args) -> int:
     from .batch.file_book import check_writable
     from .batch.room import grow_book
 
+    if args.out is not None and args.out.suffix.lower() != args.book.suffix.lower():
+        raise BookError(f"--out {args.out.name}: use the book's extension ({args.book.suffix})")
     check_writable(args.out if args.out is not None else args.book)
     plan, written, backup = grow_book(args.book, args.out)
     if written is None:

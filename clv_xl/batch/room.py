@@ -196,10 +196,15 @@ def grow_book(path, out=None):
 
     path = Path(path)
     reader = BookReader(path)
-    free = {sheet.name: first_free_row(reader, sheet) for sheet in (CLIENTS, SESSIONS, CONTACTS)}
+    present = set(reader.sheet_names())
+    if CLIENTS.name not in present:
+        raise BookError(f"{path.name} has no sheet named {CLIENTS.name!r}: grow works on a "
+                        "clv-xl book (clv-xl template makes one)")
+    free = {sheet.name: first_free_row(reader, sheet)
+            for sheet in (CLIENTS, SESSIONS, CONTACTS) if sheet.name in present}
     tables = table_last_rows(path)
     filled = {name: at[1] - 2 for name, at in free.items()}
-    plan = growth(path, filled[CLIENTS.name], filled[SESSIONS.name], filled[CONTACTS.name])
+    plan = growth(path, *(filled.get(s.name, 0) for s in (CLIENTS, SESSIONS, CONTACTS)))
     additions = {}
     for name, (columns, first_free) in free.items():
         last = tables.get(name)
