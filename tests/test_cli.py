@@ -5,6 +5,7 @@ import sys
 
 import pandas as pd
 import pytest
+from openpyxl import Workbook
 from openpyxl import load_workbook
 
 from clv_xl import __version__
@@ -77,10 +78,16 @@ def test_summary_of_a_csv_lists_bad_rows_and_computes_the_rest(tmp_path):
     (["summary", "{tmp}/bad.xlsx"], "not an Excel workbook"),
     (["summary", "{tmp}/nocol.csv"], "no column for Amount"),
     (["summary", "{tmp}/nocol.csv", "--as-of", "soon"], "not a date"),
+    (["grow", "{tmp}/bad.xlsx"], "not an Excel workbook"),
+    (["grow", "{tmp}/foreign.xlsx"], "no sheet named 'Clients'"),
+    (["grow", "{tmp}/foreign.xlsx", "--out", "{tmp}/x.csv"], "use the book's extension"),
 ])
 def test_errors_are_one_line_and_a_non_zero_exit(tmp_path, args, words):
     (tmp_path / "bad.xlsx").write_text("not a workbook")
     (tmp_path / "nocol.csv").write_text("Date,Client ID,Status\n2025-01-01,A,Completed\n")
+    foreign = Workbook()
+    foreign.active.title = "Sheet1"
+    foreign.save(tmp_path / "foreign.xlsx")
     result = run(*[a.format(tmp=tmp_path) for a in args])
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
