@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from ..engine.history import STATUSES
 from ..engine.units import UNIT_DAYS
 
 
@@ -63,7 +64,6 @@ class Sheet:
         raise KeyError(f"{self.name} has no column {key!r}")
 
 
-STATUSES = ("Completed", "Cancelled", "Rescheduled", "Booked")
 DIRECTIONS = ("Out", "In")
 YES_NO = ("Yes", "No")
 SEGMENTS = ("Family", "Newborn", "Wedding", "Portrait", "Corporate")

@@ -32,8 +32,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.formula import ArrayFormula
 
-from ..book.schema import CLIENTS, CONTACTS, SESSIONS
-from ..engine.history import STATUSES
+from ..book.schema import CLIENTS, CONTACTS, SESSIONS, STATUSES
 
 SHEET = "Calc"
 #: Amounts are summed in cents up to 2^REVENUE_BITS - 1 cents per session.
