@@ -1,24 +1,30 @@
-"""How long ``clv-xl recompute`` takes, against a plain python-calamine read of the same book.
+"""How long ``clv-xl recompute`` takes, against the fastest plain read of the same book.
 
-    python bench/recompute.py [--sizes 10000:100000,100000:1000000] [--keep DIR]
+    python bench/recompute.py [--sizes 1000:10000,10000:100000,100000:1000000] [--repeats 3]
+                              [--keep DIR]
 
 For each size (clients:sessions) it makes a synthetic book: the empty template, its Clients,
 Sessions and Contacts sheets filled with a vectorised synthetic log (values only, as a book
-whose computed columns were never calculated; about 1% of the session rows carry errors), then
-in separate child processes, one after the other in this run. The Completed sessions follow
-the BG/NBD generative process (r=0.5, a=0.8, b=2.5 in weeks, alpha set to give about 86% of
-the sessions: ``BetaGeo.sample`` turned into dated sessions), so the forecast stage fits a
-model that converges, as on a real book.
+whose computed columns were never calculated; about 1% of the session rows carry errors). The
+Completed sessions follow the BG/NBD generative process (r=0.5, a=0.8, b=2.5 in weeks, alpha
+set to give about 86% of the sessions: ``BetaGeo.sample`` turned into dated sessions), so the
+forecast stage fits a model that converges, as on a real book.
 
-- the plain read: python-calamine opens the book and reads Settings, Clients, Sessions and
-  Contacts to Python lists (``to_python``), nothing else; timed twice, as is and with
-  Python's cycle collector paused (``gc.disable()``), which the recompute does while it runs;
+Then, ``--repeats`` times, interleaved (the order turns each repeat, so that a busy moment of
+the machine does not fall on one of them only), each in a child process of its own:
+
+- the fastest plain read available to Python: fastexcel (Rust, calamine) loads Settings,
+  Clients, Sessions and Contacts and hands each over as Arrow (the Arrow C data interface),
+  nothing else; skipped if fastexcel is not installed;
+- the plain python-calamine read: the same four sheets to Python lists (``to_python``), as
+  clv-xl reads them, with Python's cycle collector paused as the recompute runs;
 - the recompute: ``clv_xl.batch.pipeline.recompute`` on a ``FileBook`` (read, validate,
-  compute, forecast, write: the book replaced atomically, with a backup).
+  compute, forecast, write: the book replaced atomically, with a backup), on a fresh copy.
 
-It prints seconds per stage, the peak memory (max RSS) of each child, and the ratio of the
-whole recompute to the plain read (and to the read with the collector paused). Target: under
-3x at 1,000,000 sessions.
+It prints min/median/max of each over the repeats, the stages of the median recompute, the
+peak memory (VmHWM) of each child, and the ratio recompute / plain read of each repeat
+(min/median/max), against both reads. Issue 16's goal: at most 1.5x the fastest plain read at
+1,000,000 sessions, at most 3x at 10,000.
 """
 
 from __future__ import annotations
@@ -138,15 +144,30 @@ def make_book(path: Path, n_clients: int, n_sessions: int) -> Path:
     return path
 
 
-def child_read(path: str, paused_gc: bool = False) -> dict:
+def child_read(path: str) -> dict:
+    """python-calamine: the four input sheets to Python lists (the collector paused)."""
     from python_calamine import CalamineWorkbook
 
-    if paused_gc:
-        gc.disable()
+    gc.disable()
     start = time.perf_counter()
     book = CalamineWorkbook.from_path(path)
     rows = {name: len(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
             for name in INPUT_SHEETS}
+    return {"seconds": time.perf_counter() - start, "rows": rows}
+
+
+def child_fastexcel(path: str) -> dict:
+    """fastexcel: the four input sheets loaded and exported as Arrow (C data interface)."""
+    import fastexcel
+
+    gc.disable()
+    start = time.perf_counter()
+    reader = fastexcel.read_excel(path)
+    rows = {}
+    for name in INPUT_SHEETS:
+        sheet = reader.load_sheet(name, header_row=None)
+        sheet.__arrow_c_array__()  # the columns as Arrow arrays, what pyarrow would wrap
+        rows[name] = sheet.height
     return {"seconds": time.perf_counter() - start, "rows": rows}
 
 
@@ -178,17 +199,68 @@ def run_child(kind: str, path: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def has_fastexcel() -> bool:
+    try:
+        import fastexcel  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def spread(values) -> str:
+    """median (min-max)."""
+    values = sorted(values)
+    return f"{np.median(values):.2f} ({values[0]:.2f}-{values[-1]:.2f})"
+
+
+def measure(book: Path, folder: Path, repeats: int) -> None:
+    """The interleaved runs of one book, and what they print."""
+    kinds = (["fastexcel"] if has_fastexcel() else []) + ["read", "recompute"]
+    runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
+    for repeat in range(repeats):
+        turn = repeat % len(kinds)
+        for kind in kinds[turn:] + kinds[:turn]:
+            if kind != "recompute":
+                runs[kind].append(run_child(kind, book))
+                continue
+            # the recompute replaces the book it is given: give it a copy, so that every
+            # run (and a kept book) is measured as made (values only)
+            scratch = folder / "scratch" / book.name
+            scratch.parent.mkdir(exist_ok=True)
+            shutil.copyfile(book, scratch)
+            try:
+                runs[kind].append(run_child("recompute", scratch))
+            finally:
+                shutil.rmtree(scratch.parent, ignore_errors=True)
+    work = runs["recompute"]
+    seconds = {kind: [r["seconds"] for r in found] for kind, found in runs.items()}
+    names = {"fastexcel": "plain read, fastexcel to Arrow:", "read":
+             "plain read, python-calamine:", "recompute": "recompute, whole:"}
+    print(f"  {repeats} interleaved repeats; seconds as median (min-max)")
+    for kind in kinds:
+        peak = max(r["peak_mb"] for r in runs[kind])
+        print(f"  {names[kind]:32s} {spread(seconds[kind]):>22s} s   peak {peak:6.0f} MB")
+    median = sorted(work, key=lambda r: r["seconds"])[len(work) // 2]
+    print("    median run: " + "  ".join(f"{k} {v:.2f} s" for k, v in median["stages"].items()))
+    counts = median["counts"]
+    print(f"    {counts['clients_computed']:,} clients computed, {counts['errors']:,} "
+          f"rows left out, {counts['warnings']:,} warnings; model: {median['model']}")
+    for kind in kinds[:-1]:
+        ratios = [w / r for w, r in zip(seconds["recompute"], seconds[kind])]
+        print(f"  recompute / {names[kind][:-1]}: {spread(ratios)}x (each repeat's pair)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000:100000,100000:1000000")
+    parser.add_argument("--sizes", default="1000:10000,10000:100000,100000:1000000")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="keep the books in this folder")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, path = args.child
-        result = (child_read(path) if kind == "read" else
-                  child_read(path, paused_gc=True) if kind == "read-nogc" else
-                  child_recompute(path))
+        result = {"read": child_read, "fastexcel": child_fastexcel,
+                  "recompute": child_recompute}[kind](path)
         result["peak_mb"] = peak_mb()
         print(json.dumps(result, default=str))
         return
@@ -204,31 +276,7 @@ def main() -> None:
             made = time.perf_counter() - start
             print(f"\n{n_clients:,} clients, {n_sessions:,} sessions: {book.name} "
                   f"{book.stat().st_size / 1e6:.1f} MB (made in {made:.0f} s)")
-            read = run_child("read", book)
-            read_nogc = run_child("read-nogc", book)
-            # the recompute replaces the book it is given: give it a copy, so that a kept
-            # book is measured as made (values only) on every run
-            scratch = folder / "scratch" / book.name
-            scratch.parent.mkdir(exist_ok=True)
-            shutil.copyfile(book, scratch)
-            try:
-                work = run_child("recompute", scratch)
-            finally:
-                shutil.rmtree(scratch.parent, ignore_errors=True)
-            stages = work["stages"]
-            print(f"  plain python-calamine read: {read['seconds']:6.2f} s   "
-                  f"peak {read['peak_mb']:6.0f} MB")
-            print(f"  recompute, whole:           {work['seconds']:6.2f} s   "
-                  f"peak {work['peak_mb']:6.0f} MB")
-            print("    " + "  ".join(f"{k} {v:.2f} s" for k, v in stages.items()))
-            counts = work["counts"]
-            print(f"    {counts['clients_computed']:,} clients computed, {counts['errors']:,} "
-                  f"rows left out, {counts['warnings']:,} warnings; model: {work['model']}")
-            print(f"  recompute / plain read: {work['seconds'] / read['seconds']:.2f}x "
-                  f"(target: 3x or less at 1,000,000 sessions)")
-            print(f"  the same read with Python's cycle collector paused, as the recompute "
-                  f"runs: {read_nogc['seconds']:.2f} s; recompute / that read: "
-                  f"{work['seconds'] / read_nogc['seconds']:.2f}x")
+            measure(book, folder, args.repeats)
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

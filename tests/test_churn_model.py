@@ -164,3 +164,35 @@ def test_a_model_that_fits_at_the_cut_but_not_today_is_passed_over(monkeypatch):
     assert result.method in ("recency", "rhythm", "warning signs", "logistic")
     assert "auc" in result.backtest["MBG/NBD"]  # it was backtested, then passed over
     assert result.probability.dropna().between(0, 1).all()
+
+
+def test_the_logistic_fit_holds_every_blas_at_one_thread(monkeypatch):
+    """L-BFGS-B (scipy's own OpenBLAS, not numpy's) runs with BLAS at one thread, seen from
+    inside it, and the pools are as before afterwards. With two threads each of its small
+    products waited for a worker: on a busy 2-core machine the compute stage of a 10,000-session
+    recompute took 2.4-7 s instead of 0.3 s (python bench/recompute.py)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import clv_xl.engine.churn_model as churn_model
+
+    def blas_threads_now():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["user_api"] == "blas"]
+
+    if not blas_threads_now():
+        pytest.skip("no BLAS library found by threadpoolctl")
+    seen = []
+    minimize = churn_model.minimize
+
+    def watched(*args, **kwargs):
+        seen.append(blas_threads_now())
+        return minimize(*args, **kwargs)
+
+    monkeypatch.setattr(churn_model, "minimize", watched)
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(500, 3))
+    y = (X[:, 0] + rng.normal(size=500) > 0).astype(float)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):  # a pool to hold back
+        before = blas_threads_now()
+        churn_model._fit_logistic(X, y)
+        assert blas_threads_now() == before
+    assert seen == [[1] * len(before)], seen

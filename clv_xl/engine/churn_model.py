@@ -57,6 +57,7 @@ from . import churn
 from .history import summarize, summarize_contacts
 from .models import BetaGeo, ModelFitError, ModifiedBetaGeo, compress, rfm_from_transactions
 from .models.discounted import DAYS_PER_MONTH
+from .models._threads import blas_threads
 from .units import UNIT_DAYS
 from ..book.settings import Settings
 
@@ -358,7 +359,8 @@ def _fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1e-4):
 
     w0 = np.zeros(Z.shape[1])
     w0[0] = logit(np.clip(y.mean(), EPS, 1 - EPS))
-    result = minimize(loss, w0, jac=True, method="L-BFGS-B")
+    with blas_threads():  # L-BFGS-B's own small BLAS calls: thread wake-ups cost more than they do
+        result = minimize(loss, w0, jac=True, method="L-BFGS-B")
     return result.x, (mean, sd)
 
 
