@@ -85,3 +85,28 @@ def test_errors_are_one_line_and_a_non_zero_exit(tmp_path, args, words):
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("clv-xl: error: ") and words in lines[0]
+
+
+def _readme_section(title: str) -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = text.index(title)
+    end = text.find("\n#", start + len(title))
+    return text[start:end if end > 0 else None]
+
+
+def test_readme_lists_every_command_and_the_input_rules():
+    from clv_xl.book.schema import INPUT_SHEETS, STATUSES
+    from clv_xl.cli import _parser
+
+    commands = next(a for a in _parser()._actions if a.choices and "demo" in a.choices)
+    listed = _readme_section("## The command")
+    for name in commands.choices:
+        assert f"\nclv-xl {name} " in listed, f"README's command list misses `clv-xl {name}`"
+    rules = _readme_section("### Input rules")
+    for sheet in INPUT_SHEETS[:2]:  # Clients and Sessions: what a row needs
+        for column in sheet.columns:
+            if column.required:
+                assert f"**{column.header}**" in rules, (sheet.name, column.header)
+    assert all(status in rules for status in STATUSES)
