@@ -1,7 +1,10 @@
 """The clv-xl command, run as a user runs it."""
 
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -88,8 +91,6 @@ def test_errors_are_one_line_and_a_non_zero_exit(tmp_path, args, words):
 
 
 def _readme_section(title: str) -> str:
-    from pathlib import Path
-
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     start = text.index(title)
     end = text.find("\n#", start + len(title))
@@ -110,3 +111,22 @@ def test_readme_lists_every_command_and_the_input_rules():
             if column.required:
                 assert f"**{column.header}**" in rules, (sheet.name, column.header)
     assert all(status in rules for status in STATUSES)
+
+
+def test_template_without_out_writes_to_the_current_folder_with_progress(tmp_path):
+    import clv_xl
+
+    package = Path(clv_xl.__file__).resolve().parent
+    before = sorted(p.name for p in package.rglob("*.xls*"))
+    result = subprocess.run([sys.executable, "-m", "clv_xl.cli", "template"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "PYTHONPATH": str(package.parent)})
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "clv_template.xlsm", "clv_template.xlsx", "vba"]
+    assert sorted(p.name for p in package.rglob("*.xls*")) == before
+    lines = result.stdout.strip().splitlines()
+    written = [line for line in lines if line.startswith("Wrote ")]
+    assert [Path(line.split()[1]).name for line in written] == [
+        "clv_template.xlsx", "clv_template.xlsm", "ClvRecompute.bas"]
+    assert all(re.search(r"\(\d+\.\d s\)$", line) for line in written)
