@@ -130,3 +130,20 @@ def test_template_without_out_writes_to_the_current_folder_with_progress(tmp_pat
     assert [Path(line.split()[1]).name for line in written] == [
         "clv_template.xlsx", "clv_template.xlsm", "ClvRecompute.bas"]
     assert all(re.search(r"\(\d+\.\d s\)$", line) for line in written)
+
+
+def test_a_blank_segment_is_spelled_one_way_in_the_report(tmp_path):
+    from clv_xl.book.schema import NO_SEGMENT
+    from clv_xl.template.dashboard import OTHER_LABEL
+
+    csv = tmp_path / "sessions.csv"  # a sessions file has no segments: every client is blank
+    csv.write_text("Date,Client ID,Amount,Status\n2025-01-05,A,100,Completed\n"
+                   "2025-03-05,A,120,Completed\n2025-02-05,B,300,Completed\n")
+    result = run("summary", str(csv), "--as-of", "2025-06-30")
+    assert result.returncode == 0, result.stderr
+    by_segment = result.stdout.split("CLV by segment:")[1].split("Most valuable")[0]
+    valuable = result.stdout.split("Most valuable")[1].split("Most at risk")[0]
+    assert NO_SEGMENT in by_segment and valuable.count(NO_SEGMENT) == 2
+    for other in ("(none)", "None", "NaN", "nan", "No segment", "blank"):
+        assert other not in by_segment + valuable, other
+    assert OTHER_LABEL.endswith(NO_SEGMENT)  # the Segments sheet's row for them

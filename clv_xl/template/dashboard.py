@@ -8,7 +8,7 @@ from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from ..book.schema import RISK_BANDS, SEGMENTS
+from ..book.schema import NO_SEGMENT, RISK_BANDS, SEGMENTS
 from . import styles
 from .formulas import COMPUTED_BY_KEY, S_AMOUNT, S_DATE, S_STATUS
 from .inputs import _protect
@@ -17,7 +17,8 @@ from .pages import FORECAST_FIGURE_ROW, FORECAST_FIGURES
 #: Rows of the Segments sheet that take a segment name (prefilled, editable).
 SEGMENT_ROWS = 10
 SEGMENT_FIRST_ROW = 5
-OTHER_LABEL = "Other or blank"
+#: The row of every client whose segment is not listed above it, or blank.
+OTHER_LABEL = f"Other segments and {NO_SEGMENT}"
 ALL_LABEL = "All clients"
 
 
@@ -75,7 +76,7 @@ def add_segments(wb, names=None) -> None:
     names = list(names if names is not None else SEGMENTS)[:SEGMENT_ROWS]
     styles.write(ws, "A1", "Segments", styles.TITLE)
     styles.write(ws, "A2", "Type the segments to compare in the yellow cells (as written in "
-                 "the Clients sheet). 'Other or blank' collects every client not listed.",
+                 f"the Clients sheet). '{OTHER_LABEL}' collects every client not listed.",
                  styles.NOTE)
     for j, header in enumerate(SEGMENT_HEADERS, start=1):
         cell = ws.cell(4, j, header)
