@@ -17,11 +17,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from clv_xl.batch import file_book
 from clv_xl.batch.file_book import FileBook
 from clv_xl.batch.pipeline import recompute, rows_to_frame
 from clv_xl.book.io import BookError
+from clv_xl.book.layout import FORECAST_COLUMNS
 from clv_xl.cli import main
 from clv_xl.demo import demo_data
 from clv_xl.engine.forecast import forecast
@@ -123,6 +125,21 @@ def test_recompute_of_the_demo_equals_the_engine(book, demo):
     assert "300 clients, 753 sessions, 2,451 contacts read; 0 rows with issues." in outputs.status
     assert ws.cell(FORECAST_FIGURE_ROW, 2).value == 300
     assert issues_rows(book).empty
+
+
+def test_the_forecast_text_columns_are_wide_enough_for_the_demo(book):
+    """Every name, segment, stage, band and reason of the recomputed demo fits its column
+    (widths in characters of the default font; a character to spare)."""
+    recompute(FileBook(book))
+    got = forecast_rows(book)
+    ws = load_workbook(book)["Forecast"]
+    for j, (header, number_format) in enumerate(FORECAST_COLUMNS, start=1):
+        if number_format is not None:
+            continue
+        longest = got[header].dropna().astype(str).str.len().max()
+        width = ws.column_dimensions[get_column_letter(j)].width
+        assert width >= longest + 1, (header, width, longest)
+    assert got["Name"].str.len().max() >= 20  # the demo's names are not all short
 
 
 def test_rows_to_frame_finds_the_header_and_drops_trailing_blanks():

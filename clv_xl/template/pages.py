@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from ..book.schema import CLIENTS, CONTACTS, SESSIONS
@@ -12,7 +13,7 @@ from .inputs import CLIENT_SPARE_ROWS, _protect
 #: batch run imports it in xlwings Lite too).
 from ..book.layout import (FORECAST_COLUMNS, FORECAST_FIGURE_ROW, FORECAST_FIGURES,  # noqa: E402,F401
                            FORECAST_HEADER_ROW, FORECAST_HEADERS, FORECAST_STATUS_CELL,
-                           ISSUES_HEADERS)
+                           FORECAST_TEXT_WIDTHS, ISSUES_HEADERS)
 #: Start shows the status line of the last recompute with this formula.
 STATUS_FORMULA = f'=IF(Forecast!{FORECAST_STATUS_CELL}="","Not recomputed yet: press Recompute '\
     f'(clv_template.xlsm) or run clv-xl recompute BOOK.xlsx",Forecast!{FORECAST_STATUS_CELL})'
@@ -121,6 +122,9 @@ def add_forecast(wb) -> None:
         styles.write(ws, f"B{r}", None, styles.BOLD,
                      number_format=fmt or "General", fill=styles.KPI_FILL, border=styles.BOX)
     _table_header(ws, FORECAST_COLUMNS, FORECAST_HEADER_ROW)
+    for header, width in FORECAST_TEXT_WIDTHS.items():
+        letter = get_column_letter(FORECAST_HEADERS.index(header) + 1)
+        ws.column_dimensions[letter].width = width
     ws.column_dimensions["A"].width = 36
     ws.freeze_panes = f"B{FORECAST_HEADER_ROW + 1}"
 
