@@ -94,6 +94,24 @@ def render_png(source, out_dir, sheet: str, dpi: int = 110, crop=None) -> Path:
     return stem.with_suffix(".png")
 
 
+def pdf_words(pdf) -> list[tuple[int, float, float, float, float, str]]:
+    """Every word LibreOffice drew in ``pdf``: (page, x min, y min, x max, y max, text), in
+    points from the page's top left, as ``pdftotext -bbox`` finds them. A word a cell clips
+    away is not drawn, so it is not listed."""
+    import html
+    import re
+
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True, timeout=TIMEOUT,
+                         capture_output=True, text=True).stdout
+    words = []
+    for page, body in enumerate(out.split("<page ")[1:], start=1):
+        for x0, y0, x1, y1, text in re.findall(
+                r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
+                r'([^<]*)</word>', body):
+            words.append((page, float(x0), float(y0), float(x1), float(y1), html.unescape(text)))
+    return words
+
+
 if __name__ == "__main__":  # python tests/libreoffice.py: refresh docs/dashboard.png
     import sys
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..book.layout import (FORECAST_FIGURE_ROW, FORECAST_FIGURES, FORECAST_HEADER_ROW,
-                           FORECAST_HEADERS, ISSUES_HEADERS)
+                           FORECAST_HEADERS, ISSUES_HEADERS, STATUS_SUMMARY_END)
 
 TITLE = "Forecast"
 #: Engine column (client_figures, or clients for the name) behind each Forecast header.
@@ -139,7 +139,7 @@ def status_line(when: dt.datetime, as_of, counts: dict, issue_rows: int, message
                      for sheet in ("Clients", "Sessions", "Contacts"))
     rows = "row" if issue_rows == 1 else "rows"
     line = (f"Last recompute {when:%Y-%m-%d %H:%M} (as of {pd.Timestamp(as_of):%Y-%m-%d}): "
-            f"{read} read; {issue_rows:,} {rows} with issues.")
+            f"{read} read; {issue_rows:,} {rows} {STATUS_SUMMARY_END}")
     return f"{line} {message}".strip() if message else line
 
 

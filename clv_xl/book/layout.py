@@ -43,6 +43,9 @@ FORECAST_FIGURES = (
     ("Model", None),
 )
 FORECAST_STATUS_CELL = "A2"
+#: The status line's first sentence (when, what was read, rows with issues) ends with this;
+#: Start shows that sentence, the models' details stay on the Forecast sheet.
+STATUS_SUMMARY_END = "with issues."
 FORECAST_FIGURE_ROW = 4
 FORECAST_HEADER_ROW = FORECAST_FIGURE_ROW + len(FORECAST_FIGURES) + 1
 ISSUES_HEADERS = ("Sheet", "Row", "Column", "Value", "Problem", "Severity")
