@@ -117,13 +117,16 @@ def issues_table(problems, per_problem: int = ROWS_PER_PROBLEM,
 
 
 def figures(forecast: pd.DataFrame, model_name: str) -> list[tuple[str, object]]:
-    """The Forecast sheet's figures, in the order of ``FORECAST_FIGURES``."""
+    """The Forecast sheet's figures, in the order of ``FORECAST_FIGURES``; without a
+    forecast (no client has a P(alive): an empty book, too little history to fit) the counts
+    are blank like the sums, not a "0 likely active" that reads as a finding."""
     p_alive = forecast["P(alive)"]
     sessions = forecast["Expected sessions (12 months)"]
     revenue = sessions * forecast["Expected order value"]
+    forecasted = bool(p_alive.notna().any())
     values = (
-        len(forecast),
-        int((p_alive >= 0.5).sum()),
+        len(forecast) if forecasted else None,
+        int((p_alive >= 0.5).sum()) if forecasted else None,
         _total(sessions),
         _total(revenue),
         _total(forecast["Model CLV (12 months)"]),
