@@ -1,16 +1,20 @@
-"""What LibreOffice draws on Start: every text shows in full, and none runs into the heading
-below it (the recompute's status line among them). The book is printed to PDF and the words
-are found where LibreOffice put them (pdftotext), not where we meant them to be."""
+"""What LibreOffice draws on Start and the Dashboard. Start: every text shows in full, and none
+runs into the heading below it (the recompute's status line among them). Dashboard: an empty
+book's charts draw no axis numbers (no 0/1/1 axis) and say why they are empty; a filled
+book's bars carry their values. The book is printed to PDF and the words are found where
+LibreOffice put them (pdftotext), not where we meant them to be."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
 from clv_xl.batch.file_book import write_outputs
 from clv_xl.batch.outputs import Outputs, forecast_grid, issues_grid, status_line
 from clv_xl.book.layout import FORECAST_HEADERS, ISSUES_HEADERS, STATUS_SUMMARY_END
+from clv_xl.demo import demo_data
 from clv_xl.template import build_template
 from clv_xl.template.pages import NOTES, SHEET_GUIDE, STEPS
 
@@ -86,3 +90,52 @@ def test_start_shows_the_status_and_every_text_in_full(tmp_path, counts, issues)
         found = _find(words, text)
         assert _above(found, _find(words, heading, after=found)), (text[:40], heading)
     _find(words, NOTES[-1][1])
+
+
+def _chart_words(words):
+    """The words right of column E, where the charts are (from column F): found from where
+    LibreOffice drew the left edges of columns B (the title) and D (the note in D2), and the
+    builder's column widths."""
+    from clv_xl.template.dashboard import COLUMN_WIDTHS
+
+    left_b = _find(words, "Dashboard")[0][1]
+    left_d = _find(words, "Money in")[0][1]
+    per_unit = (left_d - left_b) / (COLUMN_WIDTHS["B"] + COLUMN_WIDTHS["C"])
+    edge = left_d + (COLUMN_WIDTHS["D"] + COLUMN_WIDTHS["E"]) * per_unit - 1
+    return [w for w in words if w[1] > edge]
+
+
+def _numbers(words) -> list[str]:
+    """Words that are numbers, years of the month labels (2026) left out."""
+    return [w[5] for w in words
+            if re.fullmatch(r"-?[\d,.]+", w[5]) and not re.fullmatch(r"(19|20)\d\d", w[5])]
+
+
+def test_an_empty_books_charts_draw_no_axis_and_say_why(tmp_path):
+    require_soffice()
+    book = build_template(tmp_path / "book.xlsx")
+    render_png(book, tmp_path / "out", "Dashboard", dpi=30)
+    words = pdf_words(tmp_path / "out" / "dashboard.pdf")
+    charts = _chart_words(words)
+    for title in ("Average CLV by segment", "Clients by risk band", "Revenue by month"):
+        _find(charts, title)
+    assert _numbers(charts) == [], "an empty chart draws numbers (an axis from 0 to 1?)"
+    _find(words, "No clients yet: the charts fill in as you type clients")
+
+
+def test_a_filled_books_bars_carry_their_values(tmp_path):
+    from clv_xl.book.settings import Settings
+    from clv_xl.engine.metrics import client_metrics
+
+    require_soffice()
+    data = demo_data()
+    book = build_template(tmp_path / "book.xlsx", data)
+    render_png(book, tmp_path / "out", "Dashboard", dpi=30)
+    words = pdf_words(tmp_path / "out" / "dashboard.pdf")
+    metrics = client_metrics(data.clients, data.sessions, data.contacts,
+                             Settings(as_of=data.as_of))
+    bands = metrics["risk_band"].value_counts()
+    numbers = _numbers(_chart_words(words))
+    for band in ("Low", "Medium", "High"):
+        assert str(bands[band]) in numbers, (band, bands[band], numbers)
+    assert "No clients yet:" not in " ".join(w[5] for w in words)
