@@ -151,11 +151,13 @@ KPIS = (
 KPI_FIRST_ROW = 5
 #: The Dashboard's columns left of the charts (which start in column F).
 COLUMN_WIDTHS = {"A": 2, "B": 24, "C": 16, "D": 40, "E": 2}
-#: Above the charts when they have nothing to show (they have no value axis, so an empty chart
-#: is blank, not bars of 0 on an axis from 0 to 1).
-NO_DATA_NOTE = (f'IF(C{KPI_FIRST_ROW}=0,"No clients yet: the charts fill in as you type clients '
-                f'and their sessions.",IF(SUM({col("completed")})=0,"No completed sessions yet: '
-                f'the charts fill in as you type them in Sessions.",""))')
+#: Beside the title, when the charts have nothing to show (they have no value axis, so an empty
+#: chart is blank, not bars of 0 on an axis from 0 to 1). Short: the Recompute button is to the
+#: right of this row.
+_KPI_ROW = {label: KPI_FIRST_ROW + i for i, (label, *_) in enumerate(KPIS)}
+NO_DATA_NOTE = (f'IF(C{_KPI_ROW["Clients"]}=0,"No clients yet.",'
+                f'IF(C{_KPI_ROW["Revenue, last 12 months"]}=0,'
+                '"No completed sessions in the last 12 months.",""))')
 BAND_ROW = 14  # header of the "clients by risk band" table
 MONTH_ROW = 20  # header of the "revenue by month" table
 MONTHS = 12
@@ -276,7 +278,7 @@ def _charts(ws, n_segments: int) -> None:
 def _bar(title: str) -> BarChart:
     """A column chart with no value axis: its bars carry their values (:func:`_labelled`), so
     with no data it shows no axis running from 0 to 1, only its title and categories
-    (NO_DATA_NOTE says why above it)."""
+    (NO_DATA_NOTE says why, under the title)."""
     chart = BarChart()
     chart.type = "col"
     chart.title = title
