@@ -106,8 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=run_demo)
 
     template = commands.add_parser("template", help="build the template workbooks (.xlsx and .xlsm with the Recompute button)")
-    template.add_argument("--out", type=Path, default=Path("workbook"),
-                          help="folder for the books (default: ./workbook)")
+    template.add_argument("--out", type=Path, default=Path("."),
+                          help="folder for the books (default: the current folder)")
     template.add_argument("--demo", action="store_true",
                           help="also build clv_demo.xlsx, filled with the demo studio")
     template.set_defaults(run=run_template)
@@ -197,8 +197,9 @@ def run_demo(args) -> int:
 
 
 def run_template(args) -> int:
-    for path in build_books(args.out, args.demo):
-        print(f"Wrote {path}")
+    print(f"Building the books in {args.out.resolve()} ...", flush=True)
+    build_books(args.out, args.demo, on_written=lambda path, seconds: print(
+        f"Wrote {path} ({seconds:.1f} s)", flush=True))
     return 0
 
 

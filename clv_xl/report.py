@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .engine.metrics import segment_summary
-from .book.schema import LABELS
+from .book.schema import LABELS, NO_SEGMENT
 
 
 #: Figures counted in days: shown as whole numbers.
@@ -52,7 +52,9 @@ def text_report(metrics: pd.DataFrame, currency: str = "", top: int = 5,
 
 def _table(frame: pd.DataFrame, columns: dict[str, str]) -> str:
     shown = frame[list(columns)].rename(columns=columns)
+    if "segment" in columns:  # a blank segment reads as in CLV by segment
+        shown[columns["segment"]] = shown[columns["segment"]].fillna(NO_SEGMENT)
     days = {columns[k] for k in columns if k in DAY_KEYS}
     formats = {c: ((lambda v: f"{v:,.0f}") if c in days else (lambda v: f"{v:,.2f}"))
                for c in shown.columns if pd.api.types.is_float_dtype(shown[c])}
-    return shown.to_string(index=False, formatters=formats) if len(shown) else "  (none)"
+    return shown.to_string(index=False, formatters=formats) if len(shown) else "  (no clients)"

@@ -72,19 +72,15 @@ def recalculate(source, out_dir) -> Path:
 
 
 def render_png(source, out_dir, sheet: str, dpi: int = 110, crop=None) -> Path:
-    """PNG of the first page of one sheet: the book with only that sheet visible, to PDF, to
-    PNG with pdftoppm. ``crop``: (x, y, width, height) in pixels at ``dpi``."""
-    from openpyxl import load_workbook
-
+    """PNG of the first page of one sheet: the book with only that sheet visible, to PDF
+    (``out_dir/<sheet>.pdf``), to PNG with pdftoppm. ``crop``: (x, y, width, height) in pixels
+    at ``dpi``. The book's parts are copied as they are (only workbook.xml changes), so
+    LibreOffice draws the charts as the builder wrote them, not as openpyxl would re-write
+    them."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    book = load_workbook(source)
-    for ws in book.worksheets:
-        if ws.title != sheet:
-            ws.sheet_state = "hidden"
-    book.active = book.sheetnames.index(sheet)
     only = out_dir / f"{sheet.lower()}.xlsx"
-    book.save(only)
+    only_sheet(source, sheet, only)
     pdf = convert(only, out_dir, "pdf")
     stem = out_dir / sheet.lower()
     box = [] if crop is None else ["-x", "-y", "-W", "-H"]
@@ -92,6 +88,52 @@ def render_png(source, out_dir, sheet: str, dpi: int = 110, crop=None) -> Path:
     subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-singlefile", *box, str(pdf),
                     str(stem)], check=True, timeout=TIMEOUT)
     return stem.with_suffix(".png")
+
+
+def only_sheet(source, sheet: str, target) -> Path:
+    """A copy of the book ``source`` at ``target`` whose other sheets are hidden and whose
+    active tab is ``sheet``."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(source) as book, zipfile.ZipFile(target, "w",
+                                                          zipfile.ZIP_DEFLATED) as out:
+        for info in book.infolist():
+            data = book.read(info)
+            if info.filename == "xl/workbook.xml":
+                xml = data.decode("utf-8")
+                names = re.findall(r'<sheet\b[^>]*\bname="([^"]*)"', xml)
+
+                def hide(match):
+                    tag = re.sub(r'\sstate="[^"]*"', "", match.group(0))
+                    if f'name="{sheet}"' in tag:
+                        return tag
+                    return tag.replace("<sheet ", '<sheet state="hidden" ', 1)
+
+                xml = re.sub(r"<sheet\b[^>]*/>", hide, xml)
+                xml = re.sub(r'activeTab="\d+"', f'activeTab="{names.index(sheet)}"', xml)
+                xml = re.sub(r'firstSheet="\d+"', f'firstSheet="{names.index(sheet)}"', xml)
+                data = xml.encode("utf-8")
+            out.writestr(info, data)
+    return Path(target)
+
+
+def pdf_words(pdf) -> list[tuple[int, float, float, float, float, str]]:
+    """Every word LibreOffice drew in ``pdf``: (page, x min, y min, x max, y max, text), in
+    points from the page's top left, as ``pdftotext -bbox`` finds them. A word a cell clips
+    away is not drawn, so it is not listed."""
+    import html
+    import re
+
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True, timeout=TIMEOUT,
+                         capture_output=True, text=True).stdout
+    words = []
+    for page, body in enumerate(out.split("<page ")[1:], start=1):
+        for x0, y0, x1, y1, text in re.findall(
+                r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
+                r'([^<]*)</word>', body):
+            words.append((page, float(x0), float(y0), float(x1), float(y1), html.unescape(text)))
+    return words
 
 
 if __name__ == "__main__":  # python tests/libreoffice.py: refresh docs/dashboard.png

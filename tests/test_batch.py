@@ -17,11 +17,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from clv_xl.batch import file_book
 from clv_xl.batch.file_book import FileBook
 from clv_xl.batch.pipeline import recompute, rows_to_frame
 from clv_xl.book.io import BookError
+from clv_xl.book.layout import FORECAST_COLUMNS, FORECAST_FIGURES
 from clv_xl.cli import main
 from clv_xl.demo import demo_data
 from clv_xl.engine.forecast import forecast
@@ -123,6 +125,21 @@ def test_recompute_of_the_demo_equals_the_engine(book, demo):
     assert "300 clients, 753 sessions, 2,451 contacts read; 0 rows with issues." in outputs.status
     assert ws.cell(FORECAST_FIGURE_ROW, 2).value == 300
     assert issues_rows(book).empty
+
+
+def test_the_forecast_text_columns_are_wide_enough_for_the_demo(book):
+    """Every name, segment, stage, band and reason of the recomputed demo fits its column
+    (widths in characters of the default font; a character to spare)."""
+    recompute(FileBook(book))
+    got = forecast_rows(book)
+    ws = load_workbook(book)["Forecast"]
+    for j, (header, number_format) in enumerate(FORECAST_COLUMNS, start=1):
+        if number_format is not None:
+            continue
+        longest = got[header].dropna().astype(str).str.len().max()
+        width = ws.column_dimensions[get_column_letter(j)].width
+        assert width >= longest + 1, (header, width, longest)
+    assert got["Name"].str.len().max() >= 20  # the demo's names are not all short
 
 
 def test_rows_to_frame_finds_the_header_and_drops_trailing_blanks():
@@ -358,6 +375,37 @@ def test_the_empty_template_recomputes(tmp_path):
     outputs = recompute(FileBook(path), as_of="2026-06-30")
     assert "0 clients, 0 sessions, 0 contacts read" in outputs.status
     assert forecast_rows(path).empty and issues_rows(path).empty
+
+
+def _figures(path) -> dict:
+    ws = load_workbook(path)["Forecast"]
+    return {ws.cell(r, 1).value: ws.cell(r, 2).value
+            for r in range(FORECAST_FIGURE_ROW, FORECAST_FIGURE_ROW + len(FORECAST_FIGURES))}
+
+
+@pytest.mark.parametrize("sessions", [[], [("2026-05-02", "C1", 90, "Completed")]],
+                         ids=["empty", "one session"])
+def test_without_a_forecast_the_figures_are_blank_not_zero(tmp_path, sessions):
+    path = build_template(tmp_path / "book.xlsx")
+    changes = {("Clients", "A2"): "C1"} if sessions else {}
+    for i, (day, client, amount, status) in enumerate(sessions, start=2):
+        changes |= {("Sessions", f"A{i}"): dt.datetime.fromisoformat(day),
+                    ("Sessions", f"B{i}"): client, ("Sessions", f"D{i}"): amount,
+                    ("Sessions", f"E{i}"): status}
+    edit(path, changes)
+    outputs = recompute(FileBook(path), as_of="2026-06-30")
+    assert "No forecast" in outputs.status or "could not" in outputs.status, outputs.status
+    figures = _figures(path)
+    for label, _ in FORECAST_FIGURES[:-1]:
+        assert figures[label] is None, (label, figures[label])
+    assert len(forecast_rows(path)) == len(sessions)
+
+
+def test_with_a_forecast_the_figures_are_filled(book, demo):
+    recompute(FileBook(book))
+    figures = _figures(book)
+    assert figures[FORECAST_FIGURES[0][0]] == len(demo.clients)
+    assert 0 < figures[FORECAST_FIGURES[1][0]] < len(demo.clients)
 
 
 def test_progress_is_reported_in_order(book):

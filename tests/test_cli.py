@@ -1,7 +1,10 @@
 """The clv-xl command, run as a user runs it."""
 
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -92,3 +95,62 @@ def test_errors_are_one_line_and_a_non_zero_exit(tmp_path, args, words):
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("clv-xl: error: ") and words in lines[0]
+
+
+def _readme_section(title: str) -> str:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = text.index(title)
+    end = text.find("\n#", start + len(title))
+    return text[start:end if end > 0 else None]
+
+
+def test_readme_lists_every_command_and_the_input_rules():
+    from clv_xl.book.schema import INPUT_SHEETS, STATUSES
+    from clv_xl.cli import _parser
+
+    commands = next(a for a in _parser()._actions if a.choices and "demo" in a.choices)
+    listed = _readme_section("## The command")
+    for name in commands.choices:
+        assert f"\nclv-xl {name} " in listed, f"README's command list misses `clv-xl {name}`"
+    rules = _readme_section("### Input rules")
+    for sheet in INPUT_SHEETS[:2]:  # Clients and Sessions: what a row needs
+        for column in sheet.columns:
+            if column.required:
+                assert f"**{column.header}**" in rules, (sheet.name, column.header)
+    assert all(status in rules for status in STATUSES)
+
+
+def test_template_without_out_writes_to_the_current_folder_with_progress(tmp_path):
+    import clv_xl
+
+    package = Path(clv_xl.__file__).resolve().parent
+    before = sorted(p.name for p in package.rglob("*.xls*"))
+    result = subprocess.run([sys.executable, "-m", "clv_xl.cli", "template"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "PYTHONPATH": str(package.parent)})
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "clv_template.xlsm", "clv_template.xlsx", "vba"]
+    assert sorted(p.name for p in package.rglob("*.xls*")) == before
+    lines = result.stdout.strip().splitlines()
+    written = [line for line in lines if line.startswith("Wrote ")]
+    assert [Path(line.split()[1]).name for line in written] == [
+        "clv_template.xlsx", "clv_template.xlsm", "ClvRecompute.bas"]
+    assert all(re.search(r"\(\d+\.\d s\)$", line) for line in written)
+
+
+def test_a_blank_segment_is_spelled_one_way_in_the_report(tmp_path):
+    from clv_xl.book.schema import NO_SEGMENT
+    from clv_xl.template.dashboard import OTHER_LABEL
+
+    csv = tmp_path / "sessions.csv"  # a sessions file has no segments: every client is blank
+    csv.write_text("Date,Client ID,Amount,Status\n2025-01-05,A,100,Completed\n"
+                   "2025-03-05,A,120,Completed\n2025-02-05,B,300,Completed\n")
+    result = run("summary", str(csv), "--as-of", "2025-06-30")
+    assert result.returncode == 0, result.stderr
+    by_segment = result.stdout.split("CLV by segment:")[1].split("Most valuable")[0]
+    valuable = result.stdout.split("Most valuable")[1].split("Most at risk")[0]
+    assert NO_SEGMENT in by_segment and valuable.count(NO_SEGMENT) == 2
+    for other in ("(none)", "None", "NaN", "nan", "No segment", "blank"):
+        assert other not in by_segment + valuable, other
+    assert OTHER_LABEL.endswith(NO_SEGMENT)  # the Segments sheet's row for them

@@ -181,6 +181,18 @@ def test_the_book_keeps_its_mode(book, mode):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_an_imported_book_keeps_its_mode(book, tmp_path):
+    export = tmp_path / "export.csv"
+    export.write_text("Date,Client ID,Amount,Status\n2026-01-05,NEW-1,120,Completed\n")
+    book.chmod(0o640)
+    before = book.read_bytes()
+    assert main(["import", str(export), "--into", str(book)]) == 0
+    assert book.read_bytes() != before  # written, not left alone
+    for path in (book, book.with_name("book.bak.xlsx")):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640, path.name
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 def test_out_to_a_new_file_gets_the_mode_of_a_new_file(book, tmp_path):
     mask = os.umask(0o022)
     try:

@@ -19,7 +19,8 @@ from openpyxl import load_workbook
 from clv_xl.engine import churn
 from clv_xl.demo import demo_data
 from clv_xl.engine.metrics import client_metrics, segment_summary
-from clv_xl.book.schema import CLIENTS, CONTACTS, METRIC_COLUMNS, RISK_BANDS, SESSIONS
+from clv_xl.book.schema import (CLIENTS, CONTACTS, METRIC_COLUMNS, NO_SEGMENT, RISK_BANDS,
+                                 SESSIONS)
 from clv_xl.book.settings import Settings
 from clv_xl.template import build_template
 from clv_xl.template.dashboard import (ALL_LABEL, BAND_ROW, KPI_FIRST_ROW, KPIS, MONTH_ROW,
@@ -216,7 +217,7 @@ def test_segments_equal_the_engine(book):
     metrics = book[1]
     table = segment_summary(metrics)
     sheet = _sheet(book[2], "Segments", header_row=4).set_index("Segment")
-    names = {OTHER_LABEL: "(none)"}
+    names = {OTHER_LABEL: NO_SEGMENT}
     columns = {"Clients": "clients", "Total CLV": "clv_total", "Average CLV": "clv_avg",
                "Average TLV": "tlv_avg", "Revenue": "revenue",
                "Sessions per client": "sessions_per_client",

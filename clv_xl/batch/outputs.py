@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..book.layout import (FORECAST_FIGURE_ROW, FORECAST_FIGURES, FORECAST_HEADER_ROW,
-                           FORECAST_HEADERS, ISSUES_HEADERS)
+                           FORECAST_HEADERS, ISSUES_HEADERS, STATUS_SUMMARY_END)
 
 TITLE = "Forecast"
 #: Engine column (client_figures, or clients for the name) behind each Forecast header.
@@ -117,13 +117,16 @@ def issues_table(problems, per_problem: int = ROWS_PER_PROBLEM,
 
 
 def figures(forecast: pd.DataFrame, model_name: str) -> list[tuple[str, object]]:
-    """The Forecast sheet's figures, in the order of ``FORECAST_FIGURES``."""
+    """The Forecast sheet's figures, in the order of ``FORECAST_FIGURES``; without a
+    forecast (no client has a P(alive): an empty book, too little history to fit) the counts
+    are blank like the sums, not a "0 likely active" that reads as a finding."""
     p_alive = forecast["P(alive)"]
     sessions = forecast["Expected sessions (12 months)"]
     revenue = sessions * forecast["Expected order value"]
+    forecasted = bool(p_alive.notna().any())
     values = (
-        len(forecast),
-        int((p_alive >= 0.5).sum()),
+        len(forecast) if forecasted else None,
+        int((p_alive >= 0.5).sum()) if forecasted else None,
         _total(sessions),
         _total(revenue),
         _total(forecast["Model CLV (12 months)"]),
@@ -139,7 +142,7 @@ def status_line(when: dt.datetime, as_of, counts: dict, issue_rows: int, message
                      for sheet in ("Clients", "Sessions", "Contacts"))
     rows = "row" if issue_rows == 1 else "rows"
     line = (f"Last recompute {when:%Y-%m-%d %H:%M} (as of {pd.Timestamp(as_of):%Y-%m-%d}): "
-            f"{read} read; {issue_rows:,} {rows} with issues.")
+            f"{read} read; {issue_rows:,} {rows} {STATUS_SUMMARY_END}")
     return f"{line} {message}".strip() if message else line
 
 

@@ -28,6 +28,11 @@ FORECAST_COLUMNS = (
     ("Expected order value", MONEY_FORMAT), ("Model CLV (12 months)", MONEY_FORMAT),
 )
 FORECAST_HEADERS = tuple(header for header, _ in FORECAST_COLUMNS)
+#: Widths (in characters) of the Forecast's text columns, for the values they hold: names up
+#: to 26 characters (the demo's longest is 20), "No warning signs", "Prospect". Client ID is
+#: column A, as wide as the figure labels above it (an e-mail address fits).
+FORECAST_TEXT_WIDTHS = {"Name": 28, "Segment": 16, "Stage": 11, "Risk band": 11,
+                        "Main reason": 19}
 #: The figures of the Forecast sheet (label, number format); the Dashboard refers to them.
 FORECAST_FIGURES = (
     ("Clients in the forecast", COUNT_FORMAT),
@@ -38,6 +43,9 @@ FORECAST_FIGURES = (
     ("Model", None),
 )
 FORECAST_STATUS_CELL = "A2"
+#: The status line's first sentence (when, what was read, rows with issues) ends with this;
+#: Start shows that sentence, the models' details stay on the Forecast sheet.
+STATUS_SUMMARY_END = "with issues."
 FORECAST_FIGURE_ROW = 4
 FORECAST_HEADER_ROW = FORECAST_FIGURE_ROW + len(FORECAST_FIGURES) + 1
 ISSUES_HEADERS = ("Sheet", "Row", "Column", "Value", "Problem", "Severity")

@@ -193,6 +193,9 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "days_since", "clv", "tlv", "churn_risk", "risk_band", "main_reason", "lifecycle_stage",
 )
 
+#: Clients with a blank Segment, wherever they are grouped (engine, report, Segments sheet).
+NO_SEGMENT = "(no segment)"
+
 RISK_BANDS = ("Low", "Medium", "High")
 REASONS = ("Overdue", "Cancellations", "Fewer replies")
 NO_REASON = "No warning signs"

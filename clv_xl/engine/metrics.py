@@ -17,7 +17,7 @@ from .churn_model import (ChurnResult, booking_fails, business_rhythm, horizon_d
                           learn_churn, native_churn_risk)
 from .formulas import clv
 from .history import summarize, summarize_contacts
-from ..book.schema import CONTACTS
+from ..book.schema import CONTACTS, NO_SEGMENT
 from ..book.settings import Settings
 
 
@@ -171,10 +171,11 @@ def client_figures(clients: pd.DataFrame, sessions: pd.DataFrame,
 def segment_summary(metrics: pd.DataFrame) -> pd.DataFrame:
     """CLV by segment (seed 004: the once-a-year gift buyer against the collector).
 
-    Per segment: clients, total and average CLV and TLV, average order value, completed
-    sessions per client, revenue, and the share of clients at High risk.
+    Per segment (clients with a blank one under ``NO_SEGMENT``): clients, total and average
+    CLV and TLV, average order value, completed sessions per client, revenue, and the share
+    of clients at High risk.
     """
-    by = metrics.assign(segment=metrics["segment"].fillna("(none)"),
+    by = metrics.assign(segment=metrics["segment"].fillna(NO_SEGMENT),
                         high=metrics["risk_band"] == "High").groupby("segment", sort=True)
     table = pd.DataFrame({
         "clients": by.size(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -56,18 +57,29 @@ def build_template(path, data=None, as_of=None) -> Path:
     return path
 
 
-def build_books(folder, demo: bool = False) -> list[Path]:
+def build_books(folder, demo: bool = False, on_written=None) -> list[Path]:
     """The committed books: the template, its macro-enabled copy with the VBA source beside it,
-    and with ``demo`` the demo book. Returns the paths written."""
+    and with ``demo`` the demo book. Returns the paths written; ``on_written(path, seconds)``
+    is called as each file is done (the VBA source included)."""
     from ..demo import demo_data
     from .macro import build_macro_template, write_vba_sources
 
     folder = Path(folder)
-    template = build_template(folder / "clv_template.xlsx")
-    written = [template, build_macro_template(template, folder / "clv_template.xlsm")]
-    write_vba_sources(folder / "vba")
+    folder.mkdir(parents=True, exist_ok=True)
+    steps = [lambda: build_template(folder / "clv_template.xlsx"),
+             lambda: build_macro_template(folder / "clv_template.xlsx",
+                                          folder / "clv_template.xlsm"),
+             lambda: write_vba_sources(folder / "vba")]
     if demo:
-        written.append(build_template(folder / "clv_demo.xlsx", demo_data()))
+        steps.append(lambda: build_template(folder / "clv_demo.xlsx", demo_data()))
+    written = []
+    for step in steps:
+        started = time.perf_counter()
+        path = step()
+        if on_written is not None:
+            on_written(path, time.perf_counter() - started)
+        if path.suffix != ".bas":  # the VBA source is reported, not returned
+            written.append(path)
     return written
 
 

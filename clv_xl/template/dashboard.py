@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.data_source import NumFmt
+from openpyxl.chart.label import DataLabelList
+from openpyxl.descriptors import Typed
 from openpyxl.chart.marker import DataPoint
 from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from ..book.schema import RISK_BANDS, SEGMENTS
+from ..book.schema import NO_SEGMENT, RISK_BANDS, SEGMENTS
 from . import styles
 from .formulas import COMPUTED_BY_KEY, S_AMOUNT, S_DATE, S_STATUS
 from .inputs import _protect
@@ -17,7 +20,8 @@ from .pages import FORECAST_FIGURE_ROW, FORECAST_FIGURES
 #: Rows of the Segments sheet that take a segment name (prefilled, editable).
 SEGMENT_ROWS = 10
 SEGMENT_FIRST_ROW = 5
-OTHER_LABEL = "Other or blank"
+#: The row of every client whose segment is not listed above it, or blank.
+OTHER_LABEL = f"Other segments and {NO_SEGMENT}"
 ALL_LABEL = "All clients"
 
 
@@ -75,7 +79,7 @@ def add_segments(wb, names=None) -> None:
     names = list(names if names is not None else SEGMENTS)[:SEGMENT_ROWS]
     styles.write(ws, "A1", "Segments", styles.TITLE)
     styles.write(ws, "A2", "Type the segments to compare in the yellow cells (as written in "
-                 "the Clients sheet). 'Other or blank' collects every client not listed.",
+                 f"the Clients sheet). '{OTHER_LABEL}' collects every client not listed.",
                  styles.NOTE)
     for j, header in enumerate(SEGMENT_HEADERS, start=1):
         cell = ws.cell(4, j, header)
@@ -145,6 +149,15 @@ KPIS = (
      styles.MONEY_FORMAT, "Completed sessions in the 12 months up to the as-of date."),
 )
 KPI_FIRST_ROW = 5
+#: The Dashboard's columns left of the charts (which start in column F).
+COLUMN_WIDTHS = {"A": 2, "B": 24, "C": 16, "D": 40, "E": 2}
+#: Beside the title, when the charts have nothing to show (they have no value axis, so an empty
+#: chart is blank, not bars of 0 on an axis from 0 to 1). Short: the Recompute button is to the
+#: right of this row.
+_KPI_ROW = {label: KPI_FIRST_ROW + i for i, (label, *_) in enumerate(KPIS)}
+NO_DATA_NOTE = (f'IF(C{_KPI_ROW["Clients"]}=0,"No clients yet.",'
+                f'IF(C{_KPI_ROW["Revenue, last 12 months"]}=0,'
+                '"No completed sessions in the last 12 months.",""))')
 BAND_ROW = 14  # header of the "clients by risk band" table
 MONTH_ROW = 20  # header of the "revenue by month" table
 MONTHS = 12
@@ -163,7 +176,7 @@ def add_dashboard(wb, n_segments: int) -> None:
     styles.write(ws, "C2", "=AsOfDate", styles.BOLD, number_format=styles.DATE_FORMAT)
     styles.write(ws, "D2", '="Money in "&Currency&". Change the as-of date and the rest in '
                  'Settings."', styles.NOTE)
-    styles.write(ws, "D3", '=IF(DataCheck="OK","",DataCheck)', styles.NOTE)
+    styles.write(ws, "D3", f'=IF(DataCheck<>"OK",DataCheck,{NO_DATA_NOTE})', styles.NOTE)
     styles.write(ws, "B4", "Key figures", styles.SUBTITLE)
     for i, (label, formula, fmt, note) in enumerate(KPIS):
         r = KPI_FIRST_ROW + i
@@ -195,11 +208,8 @@ def add_dashboard(wb, n_segments: int) -> None:
                      border=styles.BOX, number_format=styles.MONEY_FORMAT)
 
     _model_block(ws)
-    ws.column_dimensions["A"].width = 2
-    ws.column_dimensions["B"].width = 24
-    ws.column_dimensions["C"].width = 16
-    ws.column_dimensions["D"].width = 40
-    ws.column_dimensions["E"].width = 2
+    for letter, width in COLUMN_WIDTHS.items():
+        ws.column_dimensions[letter].width = width
     _charts(ws, n_segments)
     ws.sheet_view.showGridLines = False
     ws.page_setup.orientation = "landscape"
@@ -237,14 +247,14 @@ def _small_header(ws, row: int, texts) -> None:
 def _charts(ws, n_segments: int) -> None:
     rows = segment_rows()
     seg_last = rows["first"] + max(1, n_segments) - 1
-    by_segment = _bar("Average CLV by segment", "CLV per client")
+    by_segment = _bar("Average CLV by segment")
     by_segment.add_data(Reference(ws.parent["Segments"], min_col=4, min_row=rows["first"],
                                   max_row=seg_last), titles_from_data=False)
     by_segment.set_categories(Reference(ws.parent["Segments"], min_col=1,
                                         min_row=rows["first"], max_row=seg_last))
-    ws.add_chart(_sized(by_segment, 15.0, 10.2), "F4")
+    ws.add_chart(_sized(_labelled(by_segment, styles.MONEY_LABEL), 15.0, 10.2), "F4")
 
-    by_band = _bar("Clients by risk band", "Clients")
+    by_band = _bar("Clients by risk band")
     by_band.add_data(Reference(ws, min_col=3, min_row=BAND_ROW + 1, max_row=BAND_ROW + 3),
                      titles_from_data=False)
     by_band.set_categories(Reference(ws, min_col=2, min_row=BAND_ROW + 1,
@@ -254,29 +264,50 @@ def _charts(ws, n_segments: int) -> None:
         point = DataPoint(idx=i)
         point.graphicalProperties.solidFill = styles.BAND_CHART[band]
         series.dPt.append(point)
-    ws.add_chart(_sized(by_band, 10.5, 10.2), "O4")
+    ws.add_chart(_sized(_labelled(by_band, styles.COUNT_LABEL), 10.5, 10.2), "O4")
 
-    by_month = _bar("Revenue by month", "Revenue")
+    by_month = _bar("Revenue by month")
     by_month.add_data(Reference(ws, min_col=3, min_row=MONTH_ROW + 1,
                                 max_row=MONTH_ROW + MONTHS), titles_from_data=False)
     by_month.set_categories(Reference(ws, min_col=2, min_row=MONTH_ROW + 1,
                                       max_row=MONTH_ROW + MONTHS))
     by_month.x_axis.number_format = styles.MONTH_FORMAT
-    ws.add_chart(_sized(by_month, 25.8, 7.6), f"F{MONTH_ROW - 1}")
+    ws.add_chart(_sized(_labelled(by_month, styles.MONEY_LABEL), 25.8, 7.6), f"F{MONTH_ROW - 1}")
 
 
-def _bar(title: str, y_title: str) -> BarChart:
+def _bar(title: str) -> BarChart:
+    """A column chart with no value axis: its bars carry their values (:func:`_labelled`), so
+    with no data it shows no axis running from 0 to 1, only its title and categories
+    (NO_DATA_NOTE says why, under the title)."""
     chart = BarChart()
     chart.type = "col"
     chart.title = title
-    chart.y_axis.title = y_title
     chart.legend = None
     chart.style = 10
-    chart.y_axis.number_format = "#,##0"
     chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    chart.dataLabels = None
+    chart.y_axis.delete = True
+    chart.y_axis.majorGridlines = None
     return chart
+
+
+def _labelled(chart: BarChart, label_format: str) -> BarChart:
+    """Each bar labelled with its value in ``label_format`` (which leaves a 0 blank)."""
+    for series in chart.series:
+        series.dLbls = _ValueLabels(
+            showVal=True, showLegendKey=False, showCatName=False, showSerName=False,
+            showPercent=False, showBubbleSize=False, dLblPos="outEnd",
+            numFmt=NumFmt(formatCode=label_format, sourceLinked=False))
+    return chart
+
+
+class _ValueLabels(DataLabelList):
+    """openpyxl's data labels with the number format written as ``<c:numFmt formatCode
+    sourceLinked="0">``: without sourceLinked LibreOffice labels with the cells' format."""
+
+    numFmt = Typed(expected_type=NumFmt, allow_none=True)
+    __elements__ = DataLabelList.__elements__
+    __attrs__ = DataLabelList.__attrs__
+    __nested__ = tuple(name for name in DataLabelList.__nested__ if name != "numFmt")
 
 
 def _sized(chart, width_cm: float, height_cm: float):

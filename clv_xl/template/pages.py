@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from ..book.schema import CLIENTS, CONTACTS, SESSIONS
@@ -12,10 +13,27 @@ from .inputs import CLIENT_SPARE_ROWS, _protect
 #: batch run imports it in xlwings Lite too).
 from ..book.layout import (FORECAST_COLUMNS, FORECAST_FIGURE_ROW, FORECAST_FIGURES,  # noqa: E402,F401
                            FORECAST_HEADER_ROW, FORECAST_HEADERS, FORECAST_STATUS_CELL,
-                           ISSUES_HEADERS)
-#: Start shows the status line of the last recompute with this formula.
-STATUS_FORMULA = f'=IF(Forecast!{FORECAST_STATUS_CELL}="","Not recomputed yet: press Recompute '\
-    f'(clv_template.xlsm) or run clv-xl recompute BOOK.xlsx",Forecast!{FORECAST_STATUS_CELL})'
+                           FORECAST_TEXT_WIDTHS, ISSUES_HEADERS, STATUS_SUMMARY_END)
+_STATUS = f"Forecast!{FORECAST_STATUS_CELL}"
+#: Start shows the first sentence of the last recompute's status line (when, what was read,
+#: rows with issues; all of it if that sentence is not found) and where the rest is: the
+#: whole line, with how churn risk and the forecast were made, is 3-8 lines long.
+STATUS_FORMULA = (
+    f'=IF({_STATUS}="","Not recomputed yet: press Recompute (clv_template.xlsm) or run '
+    f'clv-xl recompute BOOK.xlsx",IFERROR(LEFT({_STATUS},FIND("{STATUS_SUMMARY_END}",{_STATUS})'
+    f'+{len(STATUS_SUMMARY_END) - 1})&" How churn risk and the forecast were made: Forecast '
+    f'sheet, cell {FORECAST_STATUS_CELL}.",{_STATUS}))')
+#: Start's text in characters per line of column B (Carlito 11 in a width of 100 holds about
+#: 115); a row gets a line of height for each started line.
+CHARS_PER_LINE = 100
+LINE_HEIGHT = 15
+#: Row 3 holds two lines of the status (10 pt): up to 1,000,000s of rows read and issues.
+STATUS_HEIGHT = 30
+
+
+def text_height(text: str) -> float:
+    """The row height (points) that shows ``text`` wrapped in Start's column B."""
+    return LINE_HEIGHT * -(-len(text) // CHARS_PER_LINE)
 
 #: xlwings reads its settings from a sheet of this name: keys in column A, values in B.
 XLWINGS_CONF = {"UDF Modules": "clv_xl.excel.udfs"}
@@ -83,13 +101,14 @@ def add_start(wb) -> None:
                  "lifetime, and who is about to leave, and why.", styles.FONT,
                  alignment=styles.WRAP)
     styles.write(ws, "B3", STATUS_FORMULA, styles.NOTE, alignment=styles.WRAP)
+    ws.row_dimensions[3].height = STATUS_HEIGHT
     r = 4
     styles.write(ws, f"B{r}", "How to use it", styles.SUBTITLE)
     for i, step in enumerate(STEPS, start=1):
         r += 1
         styles.write(ws, f"A{r}", i, styles.BOLD, alignment=styles.WRAP)
         styles.write(ws, f"B{r}", step, styles.FONT, alignment=styles.WRAP)
-        ws.row_dimensions[r].height = 30
+        ws.row_dimensions[r].height = max(30, text_height(step))
     r += 2
     styles.write(ws, f"B{r}", "The sheets", styles.SUBTITLE)
     for sheet, text in SHEET_GUIDE:
@@ -100,7 +119,7 @@ def add_start(wb) -> None:
         r += 2
         styles.write(ws, f"B{r}", title, styles.SUBTITLE)
         styles.write(ws, f"B{r + 1}", text, styles.FONT, alignment=styles.WRAP)
-        ws.row_dimensions[r + 1].height = 46
+        ws.row_dimensions[r + 1].height = max(46, text_height(text))
         r += 1
     ws.column_dimensions["A"].width = 4
     ws.column_dimensions["B"].width = 100
@@ -121,6 +140,9 @@ def add_forecast(wb) -> None:
         styles.write(ws, f"B{r}", None, styles.BOLD,
                      number_format=fmt or "General", fill=styles.KPI_FILL, border=styles.BOX)
     _table_header(ws, FORECAST_COLUMNS, FORECAST_HEADER_ROW)
+    for header, width in FORECAST_TEXT_WIDTHS.items():
+        letter = get_column_letter(FORECAST_HEADERS.index(header) + 1)
+        ws.column_dimensions[letter].width = width
     ws.column_dimensions["A"].width = 36
     ws.freeze_panes = f"B{FORECAST_HEADER_ROW + 1}"
 

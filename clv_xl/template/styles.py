@@ -59,6 +59,11 @@ BAND_FILLS = {"Low": "C6EFCE", "Medium": "FFEB9C", "High": "FFC7CE"}
 BAND_FONTS = {"Low": "006100", "Medium": "9C5700", "High": "9C0006"}
 
 
+#: Chart value labels: whole numbers, a zero left blank (no bar, no "0").
+MONEY_LABEL = '#,##0;-#,##0;""'
+COUNT_LABEL = '0;-0;""'
+
+
 def style_input(cell, number_format: str | None = None) -> None:
     """A cell the user types into: yellow, unlocked."""
     cell.font = FONT
