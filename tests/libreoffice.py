@@ -71,9 +71,11 @@ def recalculate(source, out_dir) -> Path:
     return convert(source, out_dir, "xlsx")
 
 
-def render_png(source, out_dir, sheet: str, dpi: int = 110, crop=None) -> Path:
+def render_png(source, out_dir, sheet: str, dpi: int = 110, crop=None,
+               image: str = "png") -> Path:
     """PNG of the first page of one sheet: the book with only that sheet visible, to PDF, to
-    PNG with pdftoppm. ``crop``: (x, y, width, height) in pixels at ``dpi``."""
+    PNG with pdftoppm. ``crop``: (x, y, width, height) in pixels at ``dpi``. ``image="ppm"``
+    gives a binary PPM instead (read by :func:`read_ppm`, no imaging library needed)."""
     from openpyxl import load_workbook
 
     out_dir = Path(out_dir)
@@ -89,9 +91,31 @@ def render_png(source, out_dir, sheet: str, dpi: int = 110, crop=None) -> Path:
     stem = out_dir / sheet.lower()
     box = [] if crop is None else ["-x", "-y", "-W", "-H"]
     box = [str(v) for pair in zip(box, crop or ()) for v in pair]
-    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-singlefile", *box, str(pdf),
+    kind = [] if image == "ppm" else ["-png"]
+    subprocess.run(["pdftoppm", *kind, "-r", str(dpi), "-singlefile", *box, str(pdf),
                     str(stem)], check=True, timeout=TIMEOUT)
-    return stem.with_suffix(".png")
+    return stem.with_suffix(f".{image}")
+
+
+def read_ppm(path):
+    """The pixels of a binary PPM (P6, 8 bits) as a (height, width, 3) numpy array."""
+    import numpy as np
+
+    data = Path(path).read_bytes()
+    fields, at = [], 0
+    while len(fields) < 4:  # magic, width, height, maxval, separated by whitespace
+        while data[at:at + 1].isspace():
+            at += 1
+        end = at
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[at:end])
+        at = end
+    if fields[0] != b"P6" or fields[3] != b"255":
+        raise ValueError(f"{path}: not an 8-bit binary PPM")
+    width, height = int(fields[1]), int(fields[2])
+    pixels = np.frombuffer(data[at + 1:at + 1 + width * height * 3], dtype=np.uint8)
+    return pixels.reshape(height, width, 3)
 
 
 if __name__ == "__main__":  # python tests/libreoffice.py: refresh docs/dashboard.png
