@@ -15,7 +15,7 @@ from clv_xl.book.layout import (FORECAST_HEADER_ROW, TRACKING_FIRST_COLUMN, TRAC
 from clv_xl.cli import main
 from clv_xl.demo import demo_data
 from clv_xl.engine.forecast import forecast
-from clv_xl.engine.models import BetaGeo, ModifiedBetaGeo
+from clv_xl.engine.models import BetaGeo, ModifiedBetaGeo, rfm_from_transactions
 from clv_xl.engine.tracking import cumulative_tracking, tracking_dates
 from clv_xl.template import build_template
 
@@ -113,15 +113,36 @@ def test_forecast_carries_the_chosen_models_tracking_fitted_before_the_holdout(d
     assert tracking["holdout"].any() and not tracking["holdout"].all()
     purchase = result.model.split(" + ")[0]
     assert purchase in result.tracking_note and "holdout" in result.tracking_note
-    split = tracking.loc[~tracking["holdout"], "period"].iloc[-1]
-    # the expected line is the calibration fit's, not the final model's
-    final = cumulative_tracking(_completed(demo), _model(purchase).from_params(
-        **{k: result.params[k] for k in ("r", "alpha", "a", "b")}), tracking["period"], 7.0,
-        split=result.tracking_note.split("up to ")[1][:10])
-    assert not np.allclose(final["expected"], tracking["expected"])
-    assert split <= pd.Timestamp(result.tracking_note.split("up to ")[1][:10])
+    # the batch's holdout rule (the last third of the history, at least 8 weeks), redone here:
+    # the chosen model fitted on the calibration part draws the line, over its clients only
+    done = _completed(demo)
+    as_of = pd.Timestamp(demo.as_of)
+    span = (as_of - pd.Timestamp(done["date"].min())).days
+    split = as_of - pd.Timedelta(days=int(np.ceil(max(span / 3, 8 * 7))))
+    assert str(split.date()) in result.tracking_note
+    early = done[done["date"] <= split]
+    rfm = rfm_from_transactions(early["client_id"], early["date"], split, unit_days=7.0)
+    calibrated = _model(purchase)(time_unit_days=7.0).fit(rfm["frequency"], rfm["recency"],
+                                                          rfm["T"])
+    redone = cumulative_tracking(done, calibrated, tracking["period"], 7.0, split=split)
+    pd.testing.assert_frame_equal(redone, tracking, rtol=1e-9)
     last = tracking.iloc[-1]
     assert abs(last["expected"] / last["actual"] - 1) < 0.25  # the demo's holdout: +14%
+
+
+def test_without_a_holdout_the_whole_history_model_draws_every_client():
+    """CDNOW's first ten weeks: too short for a holdout (8 weeks each side)."""
+    tx = cdnow.transactions()
+    as_of = CDNOW_START + pd.Timedelta(days=69)
+    sessions = pd.DataFrame({"client_id": tx["client"], "date": tx["date"],
+                             "status": "Completed", "amount": tx["amount"]})
+    result = forecast(pd.unique(tx["client"]), sessions, as_of, tracking_points=30)
+    assert result.model and "too short for a holdout" in result.tracking_note
+    tracking = result.tracking
+    assert not tracking["holdout"].any() and len(tracking) == 30
+    seen = sessions[sessions["date"] <= as_of]
+    assert tracking["actual"].iloc[-1] == len(seen.drop_duplicates(["client_id", "date"])) \
+        - seen["client_id"].nunique()  # every client's repeat days, none left out
 
 
 def _completed(data):
