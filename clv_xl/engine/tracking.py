@@ -42,30 +42,56 @@ def cumulative_tracking(purchases: pd.DataFrame, model, at, unit_days: float,
     if not (np.isfinite(unit_days) and unit_days > 0):
         raise ValueError("unit_days must be a positive number of days (7 for weeks)")
     at = pd.DatetimeIndex(pd.to_datetime(at)).normalize()
-    days = (pd.DataFrame({"client_id": purchases["client_id"].to_numpy(),
-                          "date": pd.to_datetime(purchases["date"]).dt.normalize().to_numpy()})
-            .drop_duplicates())
-    first = days.groupby("client_id")["date"].transform("min")
+    first, day, client = _purchase_days(purchases)  # day numbers; first per client
     if split is not None:
         split = pd.Timestamp(split).normalize()
-        days, first = days[first <= split], first[first <= split]
-    repeat_dates = np.sort(days["date"].to_numpy()[days["date"].to_numpy() > first.to_numpy()])
-    actual = np.searchsorted(repeat_dates, at.to_numpy(), side="right").astype(float)
+        cohort = first <= _day_number(split)
+        keep = cohort[client]
+        day, client, first = day[keep], np.cumsum(cohort)[client[keep]] - 1, first[cohort]
+    repeat_days = np.sort(day[day > first[client]])
+    at_days = _day_number(at)
+    actual = np.searchsorted(repeat_days, at_days, side="right").astype(float)
 
-    starts, counts = np.unique(days.groupby("client_id")["date"].min().to_numpy(),
-                               return_counts=True)
-    ages = (at.to_numpy()[:, None] - starts[None, :]) / np.timedelta64(1, "D") / unit_days
-    entered = ages > 0
-    expected_each = np.zeros(ages.shape)
-    if np.any(entered):
+    starts, counts = np.unique(first, return_counts=True)
+    age_days = (at_days[:, None] - starts[None, :]).astype(float)
+    entered = age_days > 0
+    expected_each = np.zeros(age_days.shape)
+    if np.any(entered):  # ages are whole days: E[X] once per distinct age
+        ages, which = np.unique(age_days[entered], return_inverse=True)
         with np.errstate(all="ignore"):
-            expected_each[entered] = np.asarray(model.expected_purchases_new(ages[entered]),
-                                                dtype=float)
+            per_age = np.asarray(model.expected_purchases_new(ages / unit_days), dtype=float)
+        expected_each[entered] = np.atleast_1d(per_age)[which.ravel()]
     expected = expected_each @ counts.astype(float)
     holdout = np.zeros(len(at), dtype=bool) if split is None else np.asarray(at > split)
     return pd.DataFrame({"period": at, "actual": actual,
                          "expected": np.where(np.isfinite(expected), expected, np.nan),
                          "holdout": np.asarray(holdout, dtype=bool)})
+
+
+def _day_number(dates) -> np.ndarray:
+    """Whole days since 1970-01-01 of a date or dates (normalised)."""
+    values = np.asarray(pd.DatetimeIndex(np.atleast_1d(pd.to_datetime(dates))).normalize()
+                        .to_numpy(dtype="datetime64[D]"))
+    return values.astype(np.int64)
+
+
+def _purchase_days(purchases: pd.DataFrame):
+    """(first purchase day per client, each distinct purchase day, its client's number): day
+    numbers from :func:`_day_number`; several purchases of a client on one day are one."""
+    codes, _ = pd.factorize(purchases["client_id"], sort=False)
+    dates = pd.to_datetime(purchases["date"])
+    known = (codes >= 0) & dates.notna().to_numpy()
+    if not known.any():
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    codes, days = codes[known], _day_number(dates[known])
+    low = int(days.min())
+    span = int(days.max()) - low + 1
+    pairs = np.sort(codes.astype(np.int64) * span + (days - low))  # by client, then day
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
+    client, day = pairs // span, pairs % span + low
+    starts = np.flatnonzero(np.r_[True, client[1:] != client[:-1]])
+    return day[starts], day, np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(day)]))
 
 
 def tracking_dates(first, as_of, points: int) -> pd.DatetimeIndex:
