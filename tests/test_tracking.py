@@ -127,7 +127,7 @@ def test_forecast_carries_the_chosen_models_tracking_fitted_before_the_holdout(d
     redone = cumulative_tracking(done, calibrated, tracking["period"], 7.0, split=split)
     pd.testing.assert_frame_equal(redone, tracking, rtol=1e-9)
     last = tracking.iloc[-1]
-    assert abs(last["expected"] / last["actual"] - 1) < 0.25  # the demo's holdout: +14%
+    assert abs(last["expected"] / last["actual"] - 1) < 0.25  # the demo's holdout: +14.7%
 
 
 def test_without_a_holdout_the_whole_history_model_draws_every_client():
@@ -200,3 +200,17 @@ def test_the_dashboard_chart_draws_the_tracking_table(recomputed):
     last = FORECAST_HEADER_ROW + TRACKING_ROWS
     assert refs == [f"'Forecast'!${c}${FORECAST_HEADER_ROW + 1}:${c}${last}" for c in letters] \
         or refs == [f"Forecast!${c}${FORECAST_HEADER_ROW + 1}:${c}${last}" for c in letters]
+
+
+def test_without_a_model_the_grid_has_only_the_tracking_title_and_header():
+    from clv_xl.batch.outputs import Outputs, forecast_grid, tracking_table
+    from clv_xl.book.layout import FORECAST_HEADERS, ISSUES_HEADERS
+
+    outputs = Outputs(forecast=pd.DataFrame(columns=list(FORECAST_HEADERS)),
+                      issues=pd.DataFrame(columns=list(ISSUES_HEADERS)), status="No forecast",
+                      figures=[], tracking=tracking_table(None))
+    grid = forecast_grid(outputs)
+    at = TRACKING_FIRST_COLUMN - 1
+    assert grid[TRACKING_TITLE_ROW - 1][at] == TRACKING_TITLE
+    assert tuple(grid[FORECAST_HEADER_ROW - 1][at:]) == TRACKING_HEADERS
+    assert len(grid) == FORECAST_HEADER_ROW  # no rows below the header

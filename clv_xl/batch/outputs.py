@@ -180,11 +180,11 @@ def forecast_grid(outputs) -> list[list]:
 
 def _with_tracking(grid: list[list], outputs) -> list[list]:
     """``grid`` with the tracking table (title, note, header, rows) from column
-    TRACKING_FIRST_COLUMN, the header on the client table's header row; nothing when there is
-    no tracking table."""
+    TRACKING_FIRST_COLUMN, the header on the client table's header row (the Dashboard's chart
+    names its lines after it); only the title and header when there is no tracking table."""
     tracking = getattr(outputs, "tracking", None)
-    if tracking is None or tracking.empty:
-        return grid
+    if tracking is None:
+        tracking = pd.DataFrame(columns=list(TRACKING_HEADERS))
     at = TRACKING_FIRST_COLUMN - 1
     pieces = {TRACKING_TITLE_ROW: [TRACKING_TITLE],
               TRACKING_NOTE_ROW: [getattr(outputs, "tracking_note", "") or None]}

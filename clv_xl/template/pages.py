@@ -13,7 +13,7 @@ from .inputs import CLIENT_SPARE_ROWS, _protect
 from ..book.layout import (FORECAST_COLUMNS, FORECAST_FIGURE_ROW, FORECAST_FIGURES,  # noqa: E402,F401
                            FORECAST_HEADER_ROW, FORECAST_HEADERS, FORECAST_STATUS_CELL,
                            ISSUES_HEADERS, TRACKING_COLUMNS, TRACKING_FIRST_COLUMN,
-                           TRACKING_NOTE_ROW, TRACKING_TITLE_ROW)
+                           TRACKING_NOTE_ROW, TRACKING_TITLE, TRACKING_TITLE_ROW)
 #: Start shows the status line of the last recompute with this formula.
 STATUS_FORMULA = f'=IF(Forecast!{FORECAST_STATUS_CELL}="","Not recomputed yet: press Recompute '\
     f'(clv_template.xlsm) or run clv-xl recompute BOOK.xlsx",Forecast!{FORECAST_STATUS_CELL})'
@@ -131,10 +131,10 @@ def _tracking_header(ws) -> None:
     """The styles of the tracking table right of the client table (the batch run fills it and
     the Dashboard's tracking chart draws it): title, note, header and the first row's formats."""
     letter = ws.cell(1, TRACKING_FIRST_COLUMN).column_letter
-    styles.write(ws, f"{letter}{TRACKING_TITLE_ROW}", None, styles.SUBTITLE)
+    styles.write(ws, f"{letter}{TRACKING_TITLE_ROW}", TRACKING_TITLE, styles.SUBTITLE)
     styles.write(ws, f"{letter}{TRACKING_NOTE_ROW}", None, styles.NOTE)
     for j, (header, fmt) in enumerate(TRACKING_COLUMNS, start=TRACKING_FIRST_COLUMN):
-        cell = ws.cell(FORECAST_HEADER_ROW, j)
+        cell = ws.cell(FORECAST_HEADER_ROW, j, header)
         styles.style_header(cell, "computed")
         body = ws.cell(FORECAST_HEADER_ROW + 1, j)
         body.font = styles.FONT
