@@ -71,12 +71,14 @@ def recalculate(source, out_dir) -> Path:
     return convert(source, out_dir, "xlsx")
 
 
-def render_png(source, out_dir, sheet: str, dpi: int = 110, crop=None) -> Path:
+def render_png(source, out_dir, sheet: str, dpi: int = 110, crop=None,
+               image: str = "png") -> Path:
     """PNG of the first page of one sheet: the book with only that sheet visible, to PDF
     (``out_dir/<sheet>.pdf``), to PNG with pdftoppm. ``crop``: (x, y, width, height) in pixels
-    at ``dpi``. The book's parts are copied as they are (only workbook.xml changes), so
-    LibreOffice draws the charts as the builder wrote them, not as openpyxl would re-write
-    them."""
+    at ``dpi``. ``image="ppm"`` gives a binary PPM instead (read by :func:`read_ppm`, no
+    imaging library needed). The book's parts are copied as they are (only workbook.xml
+    changes), so LibreOffice draws the charts as the builder wrote them, not as openpyxl would
+    re-write them."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     only = out_dir / f"{sheet.lower()}.xlsx"
@@ -85,9 +87,31 @@ def render_png(source, out_dir, sheet: str, dpi: int = 110, crop=None) -> Path:
     stem = out_dir / sheet.lower()
     box = [] if crop is None else ["-x", "-y", "-W", "-H"]
     box = [str(v) for pair in zip(box, crop or ()) for v in pair]
-    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-singlefile", *box, str(pdf),
+    kind = [] if image == "ppm" else ["-png"]
+    subprocess.run(["pdftoppm", *kind, "-r", str(dpi), "-singlefile", *box, str(pdf),
                     str(stem)], check=True, timeout=TIMEOUT)
-    return stem.with_suffix(".png")
+    return stem.with_suffix(f".{image}")
+
+
+def read_ppm(path):
+    """The pixels of a binary PPM (P6, 8 bits) as a (height, width, 3) numpy array."""
+    import numpy as np
+
+    data = Path(path).read_bytes()
+    fields, at = [], 0
+    while len(fields) < 4:  # magic, width, height, maxval, separated by whitespace
+        while data[at:at + 1].isspace():
+            at += 1
+        end = at
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[at:end])
+        at = end
+    if fields[0] != b"P6" or fields[3] != b"255":
+        raise ValueError(f"{path}: not an 8-bit binary PPM")
+    width, height = int(fields[1]), int(fields[2])
+    pixels = np.frombuffer(data[at + 1:at + 1 + width * height * 3], dtype=np.uint8)
+    return pixels.reshape(height, width, 3)
 
 
 def only_sheet(source, sheet: str, target) -> Path:

@@ -93,3 +93,15 @@ def test_levers_each_improve_clv_and_all_four_most():
 def test_levers_cap_the_margin_at_100_percent():
     table = clv_levers(90, 3, 6, 0.95, change=0.10).set_index("lever")
     assert table.loc["Margin", "to"] == 1.0
+
+
+def test_retention_clv_fractional_periods_are_the_documented_interpolation():
+    """docs/formulas-models.md: 100, 80%, 10% gives 125.62 (2), 146.38 (2.5), 164.09 (3),
+    39.25 (0.5): the closed form m q (1 - q^n) / (1 - q), q = r / (1 + d)."""
+    from clv_xl.engine.formulas import retention_clv
+
+    q = 0.8 / 1.1
+    got = [float(retention_clv(100, 0.8, 0.1, n)) for n in (2, 2.5, 3, 0.5)]
+    assert got == pytest.approx([100 * q * (1 - q ** n) / (1 - q) for n in (2, 2.5, 3, 0.5)])
+    assert [round(v, 2) for v in got] == [125.62, 146.38, 164.09, 39.25]
+    assert got[0] < got[1] < got[2]

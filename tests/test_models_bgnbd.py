@@ -369,3 +369,104 @@ def test_prob_purchases_sums_to_one_and_matches_clients_drawn_from_the_model(mod
     np.testing.assert_allclose(drawn[:8], probabilities[:8], atol=0.004)
     mean = np.sum(np.arange(300) * probabilities)
     assert mean == pytest.approx(float(model.expected_purchases_new(39.0)), rel=1e-6)
+
+
+# ------------------------------------------ P(X(T, T+t) = n | x, t_x, T), the conditional eq. (8)
+
+def _monte_carlo_conditional(model, x, t_x, T, t, draws=1_000_000, seed=7):
+    """P(n purchases in (T, T+t] | x, t_x, T) straight from the model's story, without eq. (8):
+    (lambda, p) drawn from the prior, weighted by the history's likelihood split into 'alive
+    at T' ((1-p)^k lambda^x e^(-lambda T)) and 'dropped at the last chance' (p (1-p)^(k-1)
+    lambda^x e^(-lambda t_x)), k = x + shift dropout chances; the alive ones then buy as a
+    Poisson process and drop out after each purchase with probability p. (probabilities for
+    n = 0..9, their standard errors)."""
+    r, alpha, a, b = (model.params_[k] for k in ("r", "alpha", "a", "b"))
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(r, 1.0 / alpha, draws)
+    p = rng.beta(a, b, draws)
+    k = x + model.DROPOUT_SHIFT
+    log_rate = x * np.log(lam)
+    alive = np.exp(k * np.log1p(-p) + log_rate - lam * T)
+    dead = np.exp(np.log(p) + (k - 1) * np.log1p(-p) + log_rate - lam * t_x) if k > 0 else 0 * p
+    future = np.minimum(rng.poisson(lam * t), rng.geometric(p))
+    total = alive.sum() + np.sum(dead)
+    probabilities, errors = [], []
+    for n in range(10):
+        w = alive * (future == n) + (dead if n == 0 else 0.0)
+        share = w.sum() / total
+        probabilities.append(share)
+        # ratio-estimator standard error
+        errors.append(np.sqrt(np.sum((w - share * (alive + dead)) ** 2)) / total)
+    return np.array(probabilities), np.array(errors)
+
+
+@pytest.mark.parametrize("model_class", [BetaGeo, ModifiedBetaGeo])
+@pytest.mark.parametrize("x, t_x, T, t", [(2, 30.43, 38.86, 39.0), (0, 0.0, 20.0, 52.0),
+                                          (7, 10.0, 38.0, 10.0)])
+def test_conditional_prob_purchases_matches_the_models_story_by_monte_carlo(model_class, x, t_x,
+                                                                           T, t):
+    model = model_class.from_params(**PUBLISHED)
+    expected, error = _monte_carlo_conditional(model, x, t_x, T, t)
+    got = np.array([model.conditional_prob_purchases(n, t, x, t_x, T) for n in range(10)])
+    assert np.all(np.abs(got - expected) < 5 * error + 1e-4), (got, expected, error)
+
+
+@pytest.mark.parametrize("model_class", [BetaGeo, ModifiedBetaGeo])
+def test_conditional_prob_purchases_sums_to_one_and_agrees_with_the_other_formulas(model_class):
+    model = model_class.from_params(**PUBLISHED)
+    x, t_x, T = np.array([0, 1, 2, 5, 30]), np.array([0, 5.0, 30.43, 20, 38]), 38.86
+    n = np.arange(400)[:, None]
+    pmf = model.conditional_prob_purchases(n, 39.0, x, t_x, T)
+    np.testing.assert_allclose(pmf.sum(axis=0), 1.0, atol=1e-10)
+    np.testing.assert_allclose((n * pmf).sum(axis=0),  # the mean is eq. (10)
+                               model.conditional_expected_purchases(39.0, x, t_x, T), rtol=1e-9)
+    np.testing.assert_allclose(pmf[0], model.prob_no_purchase(39.0, x, t_x, T), rtol=1e-12)
+    # with no history yet it is the unconditional eq. (8)
+    np.testing.assert_allclose(model.conditional_prob_purchases(np.arange(8), 39.0, 0, 0, 0),
+                               model.prob_purchases(np.arange(8), 39.0), rtol=1e-12)
+    with pytest.raises(ValueError, match="whole number"):
+        model.conditional_prob_purchases(1.5, 39.0, 2, 30, 38)
+
+
+# ---------------------------------------------------- tiny horizons and tiny chances (issue 18)
+
+def _reference_no_purchase(params, t, x, t_x, T, shift):
+    """1 - P(alive) (1 - ((alpha+T)/(alpha+T+t))^(r+x)) at 50 digits."""
+    mp = pytest.importorskip("mpmath")
+    with mp.workdps(50):
+        r, alpha, a, b = (mp.mpf(params[k]) for k in ("r", "alpha", "a", "b"))
+        x, t_x, T, t = mp.mpf(x), mp.mpf(t_x), mp.mpf(T), mp.mpf(t)
+        k = x + shift
+        odds = a / (b + k - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x) if k > 0 else 0
+        q = ((alpha + T) / (alpha + T + t)) ** (r + x)
+        return float(1 - (1 - q) / (1 + odds))
+
+
+@pytest.mark.parametrize("model_class", [BetaGeo, ModifiedBetaGeo])
+@pytest.mark.parametrize("params", PARAM_SETS)
+@pytest.mark.parametrize("t", [1e-9, 1e-6, 1e-3, 0.05, 1.0])
+def test_expectation_keeps_its_relative_precision_at_tiny_horizons(model_class, params, t):
+    """Eq. (10) and eq. (7) at t down to 1e-9: within 1e-12 relative of mpmath at 50 digits
+    (before the short-horizon series, "1 - ..." kept only the difference's digits: 0.4%
+    off at t = 1e-9)."""
+    model = model_class(params=params)
+    for x, t_x, T in ((0, 0.0, 0.0), (0, 0.0, 20.0), (2, 30.43, 38.86), (10, 30.0, 38.0),
+                      (50, 37.0, 38.0)):
+        got = float(model.conditional_expected_purchases(t, x, t_x, T))
+        want = _reference_eq10(params, t, x, t_x, T, model_class.DROPOUT_SHIFT)
+        assert got == pytest.approx(want, rel=1e-12, abs=0), (x, t_x, T)
+
+
+@pytest.mark.parametrize("model_class", [BetaGeo, ModifiedBetaGeo])
+def test_a_chance_of_no_purchase_below_1e_16_is_not_rounded_to_0(model_class):
+    """Almost no dropout (b = 1e20) and a fast buyer over a long horizon: P(no purchase) is
+    about 5e-21 (the dropout odds a/(b+k-1)), which 1 - P(alive)(1 - q) rounds to 0."""
+    params = {"r": 20.0, "alpha": 1.0, "a": 0.5, "b": 1e20}
+    model = model_class(params=params)
+    for t, x, t_x, T in ((1e4, 5, 38.0, 38.0), (1e3, 40, 30.0, 38.0), (1e-6, 3, 10.0, 38.0),
+                         (52.0, 0, 0.0, 10.0)):
+        got = float(model.prob_no_purchase(t, x, t_x, T))
+        want = _reference_no_purchase(params, t, x, t_x, T, model_class.DROPOUT_SHIFT)
+        assert got == pytest.approx(want, rel=1e-12, abs=0), (t, x, got, want)
+    assert 0 < float(model.prob_no_purchase(1e4, 5, 38.0, 38.0)) < 1e-16
+    assert float(model.prob_no_purchase(0.0, 5, 38.0, 38.0)) == 1.0

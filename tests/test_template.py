@@ -172,7 +172,7 @@ def test_demo_book_holds_the_demo_inputs(demo_book):
     assert wb["Clients"]["A2"].value == data.clients["client_id"].iloc[0]
 
 
-def test_dashboard_has_three_charts_and_segments_named(demo_book):
+def test_dashboard_has_four_charts_and_segments_named(demo_book):
     wb = demo_book[1]
-    assert len(wb["Dashboard"]._charts) == 3
+    assert len(wb["Dashboard"]._charts) == 4  # segments, risk bands, months, tracking
     assert wb["Segments"]["A5"].value == "Family"

@@ -437,3 +437,15 @@ def test_p_purchases_is_eq_8_per_cell_and_refuses_pareto_nbd():
     assert got == pytest.approx([float(model.prob_purchases(n, 39.0)) for n in (0, 1, 2, 7)])
     assert udfs.P_PURCHASES(1.5, 39, *ARGS) == "P_PURCHASES: n must be a whole number"
     assert "not Pareto/NBD" in udfs.P_PURCHASES(0, 39, 0.5, 5.0, 0.8, 2.5, "Pareto/NBD")
+
+
+def test_p_purchases_next_is_the_conditional_eq_8_per_cell():
+    model = BetaGeo.from_params(**BG)
+    got = flat(udfs.P_PURCHASES_NEXT(column([0, 1, 2]), 39, 2, 30.43, 38.86, *ARGS))
+    assert got == pytest.approx([float(model.conditional_prob_purchases(n, 39.0, 2, 30.43, 38.86))
+                                 for n in (0, 1, 2)])
+    assert got[0] == pytest.approx(float(udfs.P_NO_PURCHASE(39, 2, 30.43, 38.86, *ARGS)))
+    assert udfs.P_PURCHASES_NEXT(1, 39, 2, 40, 38.86, *ARGS) == \
+        "P_PURCHASES_NEXT: recency must not exceed age"
+    assert "not Pareto/NBD" in udfs.P_PURCHASES_NEXT(0, 39, 2, 30, 38, 0.5, 5.0, 0.8, 2.5,
+                                                     "Pareto/NBD")

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ..book.layout import (FORECAST_FIGURE_ROW, FORECAST_FIGURES, FORECAST_HEADER_ROW,
-                           FORECAST_HEADERS, ISSUES_HEADERS, STATUS_SUMMARY_END)
+                           FORECAST_HEADERS, ISSUES_HEADERS, STATUS_SUMMARY_END,
+                           TRACKING_FIRST_COLUMN, TRACKING_HEADERS, TRACKING_NOTE_ROW,
+                           TRACKING_TITLE, TRACKING_TITLE_ROW)
 
 TITLE = "Forecast"
 #: Engine column (client_figures, or clients for the name) behind each Forecast header.
@@ -43,6 +45,8 @@ class Outputs:
     counts: dict = field(default_factory=dict)  # rows read per sheet, issue rows, ...
     as_of: dt.date | None = None
     timings: dict = field(default_factory=dict)  # seconds per stage
+    tracking: pd.DataFrame | None = None  # columns: TRACKING_HEADERS (None or empty: no model)
+    tracking_note: str = ""
 
 
 def forecast_table(clients: pd.DataFrame, metrics: pd.DataFrame,
@@ -67,6 +71,26 @@ def forecast_table(clients: pd.DataFrame, metrics: pd.DataFrame,
         column = model[key] if key in model else pd.Series(np.nan, index=model.index)
         table[header] = pd.to_numeric(column, errors="coerce").reindex(ids).to_numpy(float)
     return table
+
+
+def tracking_table(tracking: pd.DataFrame | None) -> pd.DataFrame:
+    """The engine's tracking table (:func:`clv_xl.engine.tracking.cumulative_tracking`:
+    period, actual, expected, holdout) under the tracking headers, the model split in its
+    fitted and holdout parts (the last fitted date in both, so that the two lines join)."""
+    if tracking is None or tracking.empty:
+        return pd.DataFrame(columns=list(TRACKING_HEADERS))
+    holdout = tracking["holdout"].to_numpy(dtype=bool)
+    expected = tracking["expected"].to_numpy(dtype=float)
+    joins = np.zeros_like(holdout)
+    if holdout.any() and not holdout.all():
+        joins[np.flatnonzero(~holdout)[-1]] = True
+    date, actual, fitted, forecast = TRACKING_HEADERS
+    return pd.DataFrame({
+        date: [pd.Timestamp(d).to_pydatetime() for d in tracking["period"]],
+        actual: tracking["actual"].to_numpy(dtype=float),
+        fitted: np.where(~holdout, expected, np.nan),
+        forecast: np.where(holdout | joins, expected, np.nan),
+    })
 
 
 #: Rows of one kind of problem (same sheet, column and reason, the quoted value aside) listed
@@ -153,7 +177,32 @@ def forecast_grid(outputs) -> list[list]:
     grid += [[]] * (FORECAST_FIGURE_ROW - 1 - len(grid))
     grid += [[label, value] for label, value in outputs.figures]
     grid += [[]] * max(1, FORECAST_HEADER_ROW - 1 - len(grid))
-    return grid + _table(outputs.forecast)
+    grid += _table(outputs.forecast)
+    return _with_tracking(grid, outputs)
+
+
+def _with_tracking(grid: list[list], outputs) -> list[list]:
+    """``grid`` with the tracking table (title, note, header, rows) from column
+    TRACKING_FIRST_COLUMN, the header on the client table's header row (the Dashboard's chart
+    names its lines after it); only the title and header when there is no tracking table."""
+    tracking = getattr(outputs, "tracking", None)
+    if tracking is None:
+        tracking = pd.DataFrame(columns=list(TRACKING_HEADERS))
+    at = TRACKING_FIRST_COLUMN - 1
+    pieces = {TRACKING_TITLE_ROW: [TRACKING_TITLE],
+              TRACKING_NOTE_ROW: [getattr(outputs, "tracking_note", "") or None]}
+    for i, row in enumerate(_table(tracking)):
+        pieces[FORECAST_HEADER_ROW + i] = [None if _missing(v) else v for v in row]
+    grid += [[] for _ in range(max(pieces) - len(grid))]
+    for r, values in pieces.items():
+        row = list(grid[r - 1])
+        row += [None] * (at - len(row))
+        grid[r - 1] = row[:at] + values + row[at + len(values):]
+    return grid
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def issues_grid(outputs) -> list[list]:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..book.io import rows_to_frame
+from ..book.layout import TRACKING_ROWS
 from ..engine.metrics import client_figures
 from ..book.schema import CLIENTS, CONTACTS, INPUT_SHEETS, SESSIONS
 from ..book.settings import Settings, settings_from_rows
@@ -80,7 +81,7 @@ def _recompute(book, as_of, now) -> out.Outputs:
     from ..engine.forecast import forecast
 
     result = forecast(clients["client_id"], sessions, inputs.as_of, inputs.settings,
-                      months=12)  # time unit from Settings
+                      months=12, tracking_points=TRACKING_ROWS)  # time unit from Settings
     table = out.forecast_table(inputs.clients, metrics, result.table.set_axis(ids))
     lap("forecast")
 
@@ -89,6 +90,7 @@ def _recompute(book, as_of, now) -> out.Outputs:
         status=out.status_line(now or dt.datetime.now(), inputs.as_of, inputs.counts,
                                issue_rows, f"{churn.message} {result.message}"),
         figures=out.figures(table, result.model),
+        tracking=out.tracking_table(result.tracking), tracking_note=result.tracking_note,
         counts={**inputs.counts, "issue_rows": issue_rows, "clients_computed": len(table),
                 "errors": sum(p.severity == "error" for p in problems),
                 "warnings": sum(p.severity != "error" for p in problems)},

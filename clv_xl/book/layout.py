@@ -49,3 +49,21 @@ STATUS_SUMMARY_END = "with issues."
 FORECAST_FIGURE_ROW = 4
 FORECAST_HEADER_ROW = FORECAST_FIGURE_ROW + len(FORECAST_FIGURES) + 1
 ISSUES_HEADERS = ("Sheet", "Row", "Column", "Value", "Problem", "Severity")
+
+#: The tracking table on the Forecast sheet, right of the client table (one blank column
+#: between): the purchase model's cumulative repeat sessions against the actual ones, at
+#: TRACKING_ROWS dates over the book's history (a fixed number: the Dashboard's chart over it
+#: then never has a blank tail). Its header is on the client table's header row, a title and
+#: a sentence on what the lines show in the two rows above it. The model is split in two
+#: columns, the part it was fitted on and the holdout it forecast (the last fitted date is in
+#: both, so the lines join); the chart draws them as two lines.
+TRACKING_COLUMNS = (
+    ("Date", DATE_FORMAT), ("Actual repeat sessions (cumulative)", COUNT_FORMAT),
+    ("Model, fitted period", NUMBER_FORMAT), ("Model, holdout forecast", NUMBER_FORMAT),
+)
+TRACKING_HEADERS = tuple(header for header, _ in TRACKING_COLUMNS)
+TRACKING_FIRST_COLUMN = len(FORECAST_COLUMNS) + 2  # 1-based: R
+TRACKING_ROWS = 60
+TRACKING_TITLE = "Does the model track reality? Cumulative repeat sessions"
+TRACKING_TITLE_ROW = FORECAST_HEADER_ROW - 2
+TRACKING_NOTE_ROW = FORECAST_HEADER_ROW - 1

@@ -25,6 +25,7 @@ from .models import (DAYS_PER_MONTH, BetaGeo, GammaGamma, ModelFitError, Modifie
 from .models import bgnbd as _bgnbd
 from .models import gamma_gamma as _gamma_gamma
 from .models.bgnbd import unit_name
+from .tracking import TRACKING_COLUMNS, cumulative_tracking, tracking_dates
 from .units import UNIT_DAYS
 from ..book.settings import Settings
 
@@ -38,6 +39,8 @@ EMPTY = "the forecast columns are left empty"
 HOLDOUT_SHARE = 1.0 / 3.0
 HOLDOUT_MIN_UNITS = 8
 HOLDOUT_MIN_CLIENTS = 30
+#: Dates in the tracking table (a fixed number, so that a chart over it has no blank tail).
+TRACKING_POINTS = 60
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,11 @@ class ForecastResult:
     - params: fitted parameters, r, alpha, a, b (in the time unit) and p, q, gamma (empty if
       none);
     - time_unit: "days", "weeks" or "months" (or "N days"); choice: how the purchase model
-      was chosen, per candidate (holdout error or log-likelihood, or why it is out).
+      was chosen, per candidate (holdout error or log-likelihood, or why it is out);
+    - tracking: the chosen model's cumulative repeat sessions against the actual ones over the
+      book's history (:func:`clv_xl.engine.tracking.cumulative_tracking`, ``TRACKING_POINTS``
+      dates), with the model fitted on the calibration part when there was a holdout (empty
+      when no model); tracking_note: one sentence saying what the lines show.
     """
 
     table: pd.DataFrame
@@ -69,10 +76,14 @@ class ForecastResult:
     params: dict = field(default_factory=dict)
     time_unit: str = "weeks"
     choice: dict = field(default_factory=dict)
+    tracking: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=list(TRACKING_COLUMNS)))
+    tracking_note: str = ""
 
 
 def forecast(clients_ids, sessions: pd.DataFrame, as_of, settings: Settings | None = None,
-             months: int = 12, unit_days: float | None = None) -> ForecastResult:
+             months: int = 12, unit_days: float | None = None,
+             tracking_points: int = TRACKING_POINTS) -> ForecastResult:
     """Fit BG/NBD and MBG/NBD to the book, keep the better one, add Gamma-Gamma on spend,
     and forecast each client.
 
@@ -95,7 +106,8 @@ def forecast(clients_ids, sessions: pd.DataFrame, as_of, settings: Settings | No
       monthly at (1 + annual discount rate)^(1/12) - 1, times the gross margin.
 
     ``as_of`` None means the as-of date in Settings, then today. ``unit_days`` None means
-    the Settings' time unit (days 1, weeks 7, months 365.25/12).
+    the Settings' time unit (days 1, weeks 7, months 365.25/12). ``tracking_points``: the
+    number of dates in ``tracking``.
     """
     settings = settings if settings is not None else Settings()
     as_of = pd.Timestamp(as_of or settings.as_of or pd.Timestamp.today()).normalize()
@@ -130,9 +142,13 @@ def forecast(clients_ids, sessions: pd.DataFrame, as_of, settings: Settings | No
     n, n_repeat = len(rfm), int(np.count_nonzero(x > 0))
 
     # --- purchases: BG/NBD or MBG/NBD --------------------------------------------------------
-    bg, chosen_because, choice, err = choose_purchase_model(done, as_of, unit_days, x, t_x, T)
+    calibration: dict = {}
+    bg, chosen_because, choice, err = choose_purchase_model(done, as_of, unit_days, x, t_x, T,
+                                                            calibration=calibration)
     if bg is None:
         return nothing(_purchase_reason(err, n, n_repeat), choice)
+    tracking, tracking_note = _tracking(done, as_of, unit_days, bg, calibration,
+                                        tracking_points)
     purchase = bg.MODEL
     rows = compress(x, t_x, T)  # predictions per distinct (x, t_x, T), mapped back
     horizon = months * DAYS_PER_MONTH / unit_days
@@ -173,7 +189,7 @@ def forecast(clients_ids, sessions: pd.DataFrame, as_of, settings: Settings | No
         if no_expectation:
             message += f"; {no_expectation}, so they are left empty too"
         return ForecastResult(table, purchase, bg.n_clients_, n_repeat, message + ".",
-                              params, unit, choice)
+                              params, unit, choice, tracking, tracking_note)
 
     spend = np.asarray(gg.conditional_expected_average_profit(x, m))
     monthly_rate = (1.0 + float(settings.discount_rate)) ** (1.0 / 12.0) - 1.0
@@ -192,16 +208,19 @@ def forecast(clients_ids, sessions: pd.DataFrame, as_of, settings: Settings | No
     if no_expectation:
         message += f"; {no_expectation}, so expected sessions and model CLV are left empty"
     return ForecastResult(table, model, bg.n_clients_, n_repeat, message + ".", params, unit,
-                          choice)
+                          choice, tracking, tracking_note)
 
 
 def choose_purchase_model(done: pd.DataFrame, as_of: pd.Timestamp, unit_days: float,
-                           x, t_x, T):
+                           x, t_x, T, calibration: dict | None = None):
     """(model fitted on the whole history, why it was chosen, per-candidate record, last
-    ModelFitError); the model is None when no candidate could be fitted."""
+    ModelFitError); the model is None when no candidate could be fitted.
+
+    ``calibration``, when given, receives what the holdout comparison used: "split" (the last
+    day of the calibration part) and, per candidate class, the model fitted on that part."""
     unit = unit_name(unit_days)
     choice: dict = {}
-    errors = _holdout_errors(done, as_of, unit_days, choice)
+    errors = _holdout_errors(done, as_of, unit_days, choice, calibration)
     last_error = None
     if errors is not None:
         window, scores = errors
@@ -245,7 +264,8 @@ def choose_purchase_model(done: pd.DataFrame, as_of: pd.Timestamp, unit_days: fl
     return fits[best], because, choice, None
 
 
-def _holdout_errors(done: pd.DataFrame, as_of: pd.Timestamp, unit_days: float, choice: dict):
+def _holdout_errors(done: pd.DataFrame, as_of: pd.Timestamp, unit_days: float, choice: dict,
+                    calibration: dict | None = None):
     """(holdout length in model units, {model class: mean absolute error}) or None when the
     history cannot give a holdout comparison of every candidate (``choice["holdout"]`` then
     says why)."""
@@ -290,12 +310,35 @@ def _holdout_errors(done: pd.DataFrame, as_of: pd.Timestamp, unit_days: float, c
             record["holdout"] = "no finite holdout prediction"
             continue
         scores[cls] = record["holdout error"] = float(np.mean(np.abs(predicted - actual)))
+        if calibration is not None:
+            calibration[cls] = model
     if len(scores) < len(PURCHASE_MODELS):
         out = [c.MODEL for c in PURCHASE_MODELS if c not in scores]
         choice["holdout"] = (f"no holdout comparison: {' and '.join(out)} could not be "
                              f"fitted before the last {window:.3g} {unit}")
         return None
+    if calibration is not None:
+        calibration["split"] = split
     return round(window, 1), scores
+
+
+def _tracking(done: pd.DataFrame, as_of: pd.Timestamp, unit_days: float, model,
+              calibration: dict, points: int):
+    """(the tracking table, a sentence on what it shows) for the chosen model: fitted on the
+    calibration part, over the clients first seen in it, when the choice had a holdout;
+    fitted on the whole history, over every client, when it had none."""
+    at = tracking_dates(done["date"].min(), as_of, points)
+    fitted = calibration.get(type(model)) if "split" in calibration else None
+    with np.errstate(all="ignore"):
+        if fitted is None:
+            return (cumulative_tracking(done, model, at, unit_days),
+                    f"{model.MODEL} fitted on the whole history (too short for a holdout): "
+                    "the model's cumulative repeat sessions against the actual ones")
+        split = calibration["split"]
+        return (cumulative_tracking(done, fitted, at, unit_days, split=split),
+                f"{model.MODEL} fitted on the sessions up to {split.date()} only, over the clients "
+                f"first seen by then; after that date (the holdout) it forecasts sessions it "
+                "never saw")
 
 
 def _alive_from_mbgnbd(alive, x, t_x, T, unit_days: float, rows):

@@ -290,6 +290,20 @@ def P_PURCHASES(n, horizon, r, alpha=None, a=None, b=None, model=None):
                     fitted.prob_purchases)
 
 
+@cell_formula(n=Number("n", "The number of purchases (a whole number, 0 or more)."),
+              horizon=HORIZON, frequency=FREQUENCY, recency=RECENCY, age=AGE, **BG_PARAMETERS)
+def P_PURCHASES_NEXT(n, horizon, frequency, recency, age, r, alpha=None, a=None, b=None,
+                     model=None):
+    """Probability that a client with this history makes exactly n purchases in the next horizon periods: BG/NBD or MBG/NBD, the conditional form of eq. 8 (Fader, Hardie & Lee 2007 note). Parameters: r, alpha, a, b, or the CLV_FIT table in r; then the model."""
+    fitted = _bg(r, alpha, a, b, model)
+    if not hasattr(fitted, "conditional_prob_purchases"):
+        raise ArgumentError(f"model must be BG/NBD or MBG/NBD here, not {fitted.MODEL}")
+    return _by_cell("P_PURCHASES_NEXT", (n, horizon, frequency, recency, age),
+                    [(n != np.round(n), "n must be a whole number")]
+                    + _history_checks(frequency, recency, age),
+                    fitted.conditional_prob_purchases)
+
+
 def _spend_checks(frequency, q):
     return [(frequency != np.round(frequency), "frequency must be a whole number"),
             ((frequency == 0) & (q <= 1.0),

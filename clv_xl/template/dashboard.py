@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.data_source import NumFmt
 from openpyxl.chart.label import DataLabelList
 from openpyxl.descriptors import Typed
@@ -15,7 +15,8 @@ from ..book.schema import NO_SEGMENT, RISK_BANDS, SEGMENTS
 from . import styles
 from .formulas import COMPUTED_BY_KEY, S_AMOUNT, S_DATE, S_STATUS
 from .inputs import _protect
-from .pages import FORECAST_FIGURE_ROW, FORECAST_FIGURES
+from .pages import FORECAST_FIGURE_ROW, FORECAST_FIGURES, FORECAST_HEADER_ROW
+from ..book.layout import TRACKING_COLUMNS, TRACKING_FIRST_COLUMN, TRACKING_ROWS
 
 #: Rows of the Segments sheet that take a segment name (prefilled, editable).
 SEGMENT_ROWS = 10
@@ -163,9 +164,13 @@ MONTH_ROW = 20  # header of the "revenue by month" table
 MONTHS = 12
 #: The "Model forecast" block: the figures of the Forecast sheet (filled by Recompute).
 MODEL_ROW = 35
-#: What prints: the tables, the three charts and the model block (docs/dashboard.png shows
+#: The tracking chart (the model's cumulative repeat sessions against the actual ones, from
+#: the Forecast sheet's tracking table) beside the model block: anchor and size in cm.
+TRACKING_CHART_ANCHOR = f"F{MODEL_ROW - 1}"
+TRACKING_CHART_SIZE = (25.8, 9.0)
+#: What prints: the tables, the four charts and the model block (docs/dashboard.png shows
 #: the part above the model block).
-PRINT_AREA = f"A1:V{MODEL_ROW + 1 + len(FORECAST_FIGURES)}"
+PRINT_AREA = f"A1:V{MODEL_ROW + 18}"
 
 
 def add_dashboard(wb, n_segments: int) -> None:
@@ -211,6 +216,7 @@ def add_dashboard(wb, n_segments: int) -> None:
     for letter, width in COLUMN_WIDTHS.items():
         ws.column_dimensions[letter].width = width
     _charts(ws, n_segments)
+    _tracking_chart(ws)
     ws.sheet_view.showGridLines = False
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = ws.page_setup.fitToHeight = 1
@@ -273,6 +279,38 @@ def _charts(ws, n_segments: int) -> None:
                                       max_row=MONTH_ROW + MONTHS))
     by_month.x_axis.number_format = styles.MONTH_FORMAT
     ws.add_chart(_sized(_labelled(by_month, styles.MONEY_LABEL), 25.8, 7.6), f"F{MONTH_ROW - 1}")
+
+
+def _tracking_chart(ws) -> None:
+    """Lines over the Forecast sheet's tracking table: actual cumulative repeat sessions
+    (black), the model over the period it was fitted on (blue) and its holdout forecast (blue,
+    dashed). Empty until the first Recompute."""
+    chart = LineChart()
+    chart.title = "Does the model track reality? (cumulative repeat sessions)"
+    chart.y_axis.title = "Repeat sessions"
+    chart.y_axis.number_format = "#,##0"
+    chart.x_axis.number_format = styles.MONTH_FORMAT
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.legend.position = "b"
+    first, last = FORECAST_HEADER_ROW, FORECAST_HEADER_ROW + TRACKING_ROWS
+
+    def column(j: int, top: int) -> Reference:
+        letter = get_column_letter(TRACKING_FIRST_COLUMN + j)
+        return Reference(range_string=f"Forecast!${letter}${top}:${letter}${last}")
+
+    for j in range(1, len(TRACKING_COLUMNS)):
+        chart.add_data(column(j, first), titles_from_data=True)
+    chart.set_categories(column(0, first + 1))
+    for series, (colour, dash) in zip(chart.series, (("000000", None), ("2F5597", None),
+                                                     ("2F5597", "dash"))):
+        series.smooth = False
+        series.marker.symbol = "none"
+        series.graphicalProperties.line.solidFill = colour
+        series.graphicalProperties.line.width = 28575  # 2.25 pt
+        if dash:
+            series.graphicalProperties.line.dashStyle = dash
+    ws.add_chart(_sized(chart, *TRACKING_CHART_SIZE), TRACKING_CHART_ANCHOR)
 
 
 def _bar(title: str) -> BarChart:

@@ -13,7 +13,9 @@ from .inputs import CLIENT_SPARE_ROWS, _protect
 #: batch run imports it in xlwings Lite too).
 from ..book.layout import (FORECAST_COLUMNS, FORECAST_FIGURE_ROW, FORECAST_FIGURES,  # noqa: E402,F401
                            FORECAST_HEADER_ROW, FORECAST_HEADERS, FORECAST_STATUS_CELL,
-                           FORECAST_TEXT_WIDTHS, ISSUES_HEADERS, STATUS_SUMMARY_END)
+                           FORECAST_TEXT_WIDTHS, ISSUES_HEADERS, STATUS_SUMMARY_END,
+                           TRACKING_COLUMNS, TRACKING_FIRST_COLUMN, TRACKING_NOTE_ROW,
+                           TRACKING_TITLE, TRACKING_TITLE_ROW)
 _STATUS = f"Forecast!{FORECAST_STATUS_CELL}"
 #: Start shows the first sentence of the last recompute's status line (when, what was read,
 #: rows with issues; all of it if that sentence is not found) and where the rest is: the
@@ -145,6 +147,22 @@ def add_forecast(wb) -> None:
         ws.column_dimensions[letter].width = width
     ws.column_dimensions["A"].width = 36
     ws.freeze_panes = f"B{FORECAST_HEADER_ROW + 1}"
+    _tracking_header(ws)
+
+
+def _tracking_header(ws) -> None:
+    """The styles of the tracking table right of the client table (the batch run fills it and
+    the Dashboard's tracking chart draws it): title, note, header and the first row's formats."""
+    letter = ws.cell(1, TRACKING_FIRST_COLUMN).column_letter
+    styles.write(ws, f"{letter}{TRACKING_TITLE_ROW}", TRACKING_TITLE, styles.SUBTITLE)
+    styles.write(ws, f"{letter}{TRACKING_NOTE_ROW}", None, styles.NOTE)
+    for j, (header, fmt) in enumerate(TRACKING_COLUMNS, start=TRACKING_FIRST_COLUMN):
+        cell = ws.cell(FORECAST_HEADER_ROW, j, header)
+        styles.style_header(cell, "computed")
+        body = ws.cell(FORECAST_HEADER_ROW + 1, j)
+        body.font = styles.FONT
+        body.number_format = fmt
+        ws.column_dimensions[cell.column_letter].width = 14
 
 
 def add_issues(wb) -> None:

@@ -159,29 +159,32 @@ class BetaGeo:
         """
         r, alpha, a, b = self._theta()
         t = _checked_horizon(t)
-        n = np.asarray(n, dtype=float)
-        if np.any(n < 0) or np.any(n != np.round(n)):
-            raise ValueError("n must be a whole number of purchases, 0 or more")
+        n = _checked_count(n)
         n, t = np.broadcast_arrays(n, t)
-        k = n + self.DROPOUT_SHIFT
-        log_q = r * np.log(alpha / (alpha + t))
-        log_p = np.log(t / (alpha + t)) if np.all(t > 0) else np.log(np.where(
-            t > 0, t / (alpha + t), 1.0)) + np.where(t > 0, 0.0, -np.inf)
+        return scalar_or_array(_eq8(n, t, r, alpha, a, b, self.DROPOUT_SHIFT))
 
-        def log_nb(j):
-            with np.errstate(invalid="ignore"):
-                term = j * log_p
-            term = np.where(j == 0, 0.0, term)
-            return special.gammaln(r + j) - special.gammaln(r) - special.gammaln(j + 1) + log_q + term
+    def conditional_prob_purchases(self, n, t, frequency, recency, T):
+        """P(X(T, T+t) = n | x, t_x, T): the chance of exactly n purchases in the next t,
+        given the client's history.
 
-        base = special.betaln(a, b)
-        alive = np.exp(special.betaln(a, b + k) - base + log_nb(n))
-        below = np.zeros(n.shape)  # sum_{j<n} NB_j, by the regularised incomplete beta:
-        # P(NB < n) = I_{alpha/(alpha+t)}(r, n) for the negative binomial count
-        some = n > 0
-        below[some] = special.betainc(r, n[some], (alpha / (alpha + t))[some])
-        dropped = np.where(k > 0, np.exp(special.betaln(a + 1, b + k - 1) - base), 0.0)
-        return scalar_or_array(alive + dropped * (1.0 - below))
+        Fader, Hardie & Lee (2007), "Deriving the conditional PMF of purchases" (the note to
+        the 2005 BG/NBD paper): a client dead at T buys nothing; one alive at T has the
+        posterior lambda ~ Gamma(r+x, alpha+T) and p ~ Beta(a, b+k) (k = x dropout chances
+        survived; x + 1 for MBG/NBD) and from T on buys as a new BG/NBD client does (a dropout
+        chance after each purchase), so
+        P = [n=0] (1 - P(alive)) + P(alive) eq8(n, t; r+x, alpha+T, a, b+k),
+        eq8 being ``prob_purchases``' BG/NBD formula with those parameters. Summed over the
+        note's two terms this is the note's expression divided by the likelihood eq. (6).
+        """
+        r, alpha, a, b = self._theta()
+        t = _checked_horizon(t)
+        n = _checked_count(n)
+        x, t_x, T = _checked_data(frequency, recency, T)
+        n, t, x, t_x, T = np.broadcast_arrays(n, t, x, t_x, T)
+        alive = _p_alive(r, alpha, a, b, x, t_x, T, self.DROPOUT_SHIFT)
+        with np.errstate(all="ignore"):
+            future = _eq8(n, t, r + x, alpha + T, a, b + x + self.DROPOUT_SHIFT, 0)
+        return scalar_or_array(np.where(n == 0, 1.0 - alive, 0.0) + alive * future)
 
     def prob_no_purchase(self, t, frequency, recency, T):
         """Probability of no purchase in (T, T+t] given the history: a churn measure.
@@ -196,9 +199,15 @@ class BetaGeo:
         t = _checked_horizon(t)
         x, t_x, T = _checked_data(frequency, recency, T)
         t, x, t_x, T = np.broadcast_arrays(t, x, t_x, T)
-        alive = _p_alive(r, alpha, a, b, x, t_x, T, self.DROPOUT_SHIFT)
-        buys_if_alive = -np.expm1(-(r + x) * np.log1p(t / (alpha + T)))
-        return scalar_or_array(np.clip(1.0 - alive * buys_if_alive, 0.0, 1.0))
+        # 1 - alive (1 - q) = (odds + q) / (1 + odds), with P(alive) = 1 / (1 + odds) and
+        # q = P(no purchase | alive): no difference of nearly equal numbers, so a chance far
+        # below 1e-16 (a heavy buyer over a long horizon) keeps its digits instead of
+        # rounding to 0.
+        odds = _dropout_odds(r, alpha, a, b, x, t_x, T, self.DROPOUT_SHIFT)
+        q = np.exp(-(r + x) * np.log1p(t / (alpha + T)))
+        with np.errstate(invalid="ignore", over="ignore"):
+            silent = np.where(np.isinf(odds), 1.0, (odds + q) / (1.0 + odds))
+        return scalar_or_array(np.clip(silent, 0.0, 1.0))
 
     def sample(self, T, seed=None):
         """Draw (frequency, recency) for clients observed for T, from the model.
@@ -285,6 +294,34 @@ def _checked_data_one_by_one(frequency, recency, T):
     if np.any(t_x < 0) or np.any(t_x > T):
         raise ValueError("recency must lie between 0 and T")
     return x, t_x, T
+
+
+def _checked_count(n) -> np.ndarray:
+    n = np.asarray(n, dtype=float)
+    if np.any(~np.isfinite(n)) or np.any(n < 0) or np.any(n != np.round(n)):
+        raise ValueError("n must be a whole number of purchases, 0 or more")
+    return n
+
+
+def _eq8(n, t, r, alpha, a, b, shift):
+    """Fader, Hardie & Lee (2005), eq. (8), P(X(t) = n) for a new client, elementwise over
+    arrays n, t, r, alpha, b (k = n + shift dropout chances: 0 BG/NBD, 1 MBG/NBD)."""
+    n, t, r, alpha, b = np.broadcast_arrays(*(np.asarray(v, dtype=float)
+                                              for v in (n, t, r, alpha, b)))
+    k = n + shift
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_q = r * np.log(alpha / (alpha + t))
+        log_p = np.log(t / (alpha + t))  # -inf at t = 0, where only n = 0 has a chance
+        term = np.where(n == 0, 0.0, n * log_p)
+    log_nb = special.gammaln(r + n) - special.gammaln(r) - special.gammaln(n + 1) + log_q + term
+    base = special.betaln(a, b)
+    alive = np.exp(special.betaln(a, b + k) - base + log_nb)
+    # sum_{j<n} NB_j = P(NB < n) = I_{alpha/(alpha+t)}(r, n), the regularised incomplete beta
+    below = np.zeros(n.shape)
+    some = n > 0
+    below[some] = special.betainc(r[some], n[some], (alpha / (alpha + t))[some])
+    dropped = np.where(k > 0, np.exp(special.betaln(a + 1, b + np.maximum(k, 1) - 1) - base), 0.0)
+    return alive + dropped * (1.0 - below)
 
 
 def _check_enough_data(n: float, n_repeat: float, n_distinct: int = 2,
@@ -404,6 +441,16 @@ def _loglik_derivatives(theta, h: _Histories, order: int = 2):
     return ll, grad, hess
 
 
+def _dropout_odds(r, alpha, a, b, x, t_x, T, shift):
+    """(1 - P(alive)) / P(alive) = [k>0] a/(b+k-1) ((alpha+T)/(alpha+t_x))^(r+x), k = x + shift
+    (inf where it overflows: the client is gone to double precision)."""
+    x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, t_x, T)))
+    k = x + shift
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        odds = a / np.where(k > 0, b + k - 1.0, 1.0) * np.power((alpha + T) / (alpha + t_x), r + x)
+    return np.where(k > 0, odds, 0.0)
+
+
 def _p_alive(r, alpha, a, b, x, t_x, T, shift):
     """P(alive) = 1 / (1 + [k>0] a/(b+k-1) ((alpha+T)/(alpha+t_x))^(r+x)), k = x + shift
     dropout chances (as in _loglik_derivatives). For heavy buyers the power overflows to
@@ -423,8 +470,9 @@ def _p_alive(r, alpha, a, b, x, t_x, T, shift):
     return alive
 
 
-# The closed form (scipy's 2F1) is used for a <= CLOSED_FORM_MAX_A and b + k <= CLOSED_FORM_MAX_B,
-# where it matches a 60-digit reference to ~1e-12; elsewhere (e.g. a ~ 1e5, b ~ 1e6: almost no
+# The closed form (scipy's 2F1, or its series for short horizons) is used for
+# a <= CLOSED_FORM_MAX_A and b + k <= CLOSED_FORM_MAX_B, where it matches a 50-digit reference
+# to ~1e-12 relative, horizons down to t = 1e-9 included (tests/test_models_bgnbd.py); elsewhere (e.g. a ~ 1e5, b ~ 1e6: almost no
 # heterogeneity in dropout) 2F1 overflows or loses digits, and the quadrature takes over.
 CLOSED_FORM_MAX_A = 20.0
 CLOSED_FORM_MAX_B = 1e4
@@ -509,10 +557,45 @@ def _one_minus_scaled_hyp2f1(r, a, b, x, z, k=None):
     1 - (1-z)^(a-1) 2F1(a+b-1-r+k-x, a-1; a+b+k-1; z): the first two
     arguments no longer grow with x, so heavy buyers neither overflow nor
     lose precision, and the series converges quickly for z < 1.
+
+    For short horizons (w = z/(1-z) = t/(alpha+T) up to SERIES_MAX_W / max(1, |a-1|)) the bracket is
+    nearly 0 and "1 - ..." would keep only the digits of the difference (at t = 1e-6
+    about a third of them wrong); there Pfaff's form 1 - 2F1(r+x, a-1; a+b+k-1; -w)
+    is summed term by term from its first, without the 1: full relative precision.
     """
     k = x if k is None else k
+    x, z, k = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, z, k)))
     c = a + b + k - 1.0
     p = a + b - 1.0 - r + (k - x)
-    f = special.hyp2f1(p, a - 1.0, c, z)
-    return 1.0 - np.exp((a - 1.0) * np.log1p(-z)) * f
+    out = np.empty(x.shape)
+    with np.errstate(all="ignore"):
+        w = z / (1.0 - z)
+    short = w * max(1.0, abs(a - 1.0)) <= SERIES_MAX_W
+    if np.any(short):
+        out[short] = _short_horizon_bracket(r + x[short], a - 1.0, c[short], w[short])
+    long = ~short
+    if np.any(long):
+        f = special.hyp2f1(p[long], a - 1.0, c[long], z[long])
+        out[long] = 1.0 - np.exp((a - 1.0) * np.log1p(-z[long])) * f
+    return out
 
+
+#: Up to w = t/(alpha+T) = SERIES_MAX_W / max(1, |a-1|) the bracket of eqs. (7) and (10) is
+#: summed as a series (each term then at most SERIES_MAX_W times the one before).
+SERIES_MAX_W = 0.05
+
+
+def _short_horizon_bracket(A, B, C, w, terms: int = 60):
+    """1 - 2F1(A, B; C; -w) = -sum_{n>=1} (A)_n (B)_n / ((C)_n n!) (-w)^n for small w > 0.
+
+    With B = a - 1 and C = a+b+k-1 >= A - 1 + a (so (A+n)/(C+n) stays near or below 1)
+    each term is at most about max(1, |B|) w <= SERIES_MAX_W times the one before it, so 15
+    terms reach 1e-17 of the sum."""
+    term = A * B / C * w  # the n = 1 term of -sum(...): -(A B / C)(-w)
+    total = term.copy()
+    for n in range(1, terms):
+        term = term * (-(A + n) * (B + n) / ((C + n) * (n + 1.0)) * w)
+        total += term
+        if np.all(np.abs(term) <= 1e-17 * np.abs(total)):
+            break
+    return total
