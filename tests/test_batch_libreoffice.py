@@ -12,7 +12,7 @@ from libreoffice import recalculate, require_soffice
 
 from clv_xl.cli import main
 from clv_xl.template.dashboard import MODEL_ROW
-from clv_xl.template.pages import FORECAST_FIGURE_ROW, FORECAST_FIGURES
+from clv_xl.template.pages import FORECAST_FIGURE_ROW, FORECAST_FIGURES, STATUS_SUMMARY_END
 
 ROOT = Path(__file__).resolve().parents[1]
 ERRORS = ("#VALUE!", "#REF!", "#NAME?", "#DIV/0!", "#N/A", "#NUM!", "#NULL!", "Err:")
@@ -29,7 +29,9 @@ def test_libreoffice_recalculates_the_recomputed_book(tmp_path):
            for row in ws.iter_rows() for c in row
            if isinstance(c.value, str) and c.value.startswith(ERRORS)]
     assert bad == []
-    assert values["Start"]["B3"].value == status
+    first = status[:status.index(STATUS_SUMMARY_END) + len(STATUS_SUMMARY_END)]
+    assert values["Start"]["B3"].value == (
+        f"{first} How churn risk and the forecast were made: Forecast sheet, cell A2.")
     dash = values["Dashboard"]
     shown = {dash[f"B{MODEL_ROW + 1 + i}"].value: dash[f"C{MODEL_ROW + 1 + i}"].value
              for i in range(len(FORECAST_FIGURES))}
