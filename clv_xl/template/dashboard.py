@@ -284,14 +284,14 @@ def _charts(ws, n_segments: int) -> None:
 def _tracking_chart(ws) -> None:
     """Lines over the Forecast sheet's tracking table: actual cumulative repeat sessions
     (black), the model over the period it was fitted on (blue) and its holdout forecast (blue,
-    dashed). Empty until the first Recompute."""
+    dashed). Empty until the first Recompute. No value axis, as the bar charts: the lines are
+    compared by their shape, and the Forecast's table holds the numbers."""
     chart = LineChart()
     chart.title = "Does the model track reality? (cumulative repeat sessions)"
-    chart.y_axis.title = "Repeat sessions"
-    chart.y_axis.number_format = "#,##0"
     chart.x_axis.number_format = styles.MONTH_FORMAT
     chart.x_axis.delete = False
-    chart.y_axis.delete = False
+    chart.y_axis.delete = True  # an empty book would draw an axis of 0..10; the lines compare
+    chart.y_axis.majorGridlines = None  # by shape, the Forecast's table holds the numbers
     chart.legend.position = "b"
     first, last = FORECAST_HEADER_ROW, FORECAST_HEADER_ROW + TRACKING_ROWS
 
