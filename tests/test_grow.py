@@ -20,6 +20,7 @@ from libreoffice import recalculate, require_soffice
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "workbook" / "clv_template.xlsx"
+CHAIN = "xl/calcChain.xml"  # Excel's calculation chain, a part of the package
 
 
 def _typed(book: Path, clients: int, seed: int = 3) -> dict[str, tuple[int, float]]:
@@ -101,10 +102,11 @@ def _with_calc_chain(book: Path, out: Path) -> None:
                     b"</Relationships>"))
             elif info.filename == "[Content_Types].xml":
                 data = data.replace(b"</Types>", (
-                    b'<Override PartName="/xl/calcChain.xml" ContentType="application/vnd.'
-                    b'openxmlformats-officedocument.spreadsheetml.calcChain+xml"/></Types>'))
+                    f'<Override PartName="/{CHAIN}" ContentType="application/vnd.'
+                    'openxmlformats-officedocument.spreadsheetml.calcChain+xml"/></Types>'
+                ).encode())
             dst.writestr(info, data)
-        dst.writestr("xl/calcChain.xml", (
+        dst.writestr(CHAIN, (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<calcChain xmlns='
             '"http://schemas.openxmlformats.org/spreadsheetml/2006/main"><c r="L2" i="3"/>'
             "</calcChain>"))
@@ -125,8 +127,8 @@ def test_a_grown_book_keeps_excels_package_rules(tmp_path):
         rels = archive.read("xl/_rels/workbook.xml.rels").decode()
         types = archive.read("[Content_Types].xml").decode()
         workbook = archive.read("xl/workbook.xml").decode()
-    assert "xl/calcChain.xml" not in names and "calcChain" not in rels + types
+    assert CHAIN not in names and "calcChain" not in rels + types
     assert re.search(r'<definedName name="ClientRows">Clients!\$A\$2:\$A\$431<', workbook)
     assert 'fullCalcOnLoad="1"' in workbook
     with zipfile.ZipFile(book.with_name("excel-saved.bak.xlsx")) as backup:
-        assert "xl/calcChain.xml" in backup.namelist()  # the previous version, as it was
+        assert CHAIN in backup.namelist()  # the previous version, as it was

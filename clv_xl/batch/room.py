@@ -35,6 +35,8 @@ _CALC_CHAIN = "xl/calcChain.xml"
 def current_layout(archive: zipfile.ZipFile) -> Layout | None:
     """The rows the book's formulas read, from its workbook names; None for a book without a
     Calc sheet (an older or foreign book: nothing to grow)."""
+    if SHEET not in sheet_parts(archive):
+        return None
     names = _names(archive.read(WORKBOOK).decode("utf-8"))
     wanted = {"clients": "ClientRows", "sessions": input_name(SESSIONS, "date"),
               "contacts": input_name(CONTACTS, "date")}
@@ -42,7 +44,7 @@ def current_layout(archive: zipfile.ZipFile) -> Layout | None:
     for key, name in wanted.items():
         target = names.get(name)
         found = _LAST_ROW.search(target or "")
-        if SHEET not in sheet_parts(archive) or found is None:
+        if found is None:
             return None
         rows[key] = int(found.group(1)) - 1  # the blocks start in row 2
     return Layout(**rows)
@@ -76,7 +78,8 @@ def calc_members(archive: zipfile.ZipFile, layout: Layout) -> dict[str, bytes | 
                                         rels).encode("utf-8")
         types = archive.read("[Content_Types].xml").decode("utf-8")
         members["[Content_Types].xml"] = re.sub(
-            r'<Override\b[^>]*PartName="/xl/calcChain.xml"[^>]*/>', "", types).encode("utf-8")
+            rf'<Override\b[^>]*PartName="/{re.escape(_CALC_CHAIN)}"[^>]*/>', "", types
+        ).encode("utf-8")
     return members
 
 
